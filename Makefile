@@ -1,0 +1,52 @@
+# adplan: `make demo` and `make test` work on a fresh machine with Python 3.11 and nothing else.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.8
+INSTALLED  := $(VENV)/.installed
+AIRFLOW_DB := .airflow/airflow.db
+PYTEST_ARGS ?=
+
+.PHONY: help install demo test lint format airflow clean
+
+help:
+	@echo "make demo     generate the sample agency world and run every DAG on the local target"
+	@echo "make test     lint and run the test suite"
+	@echo "make airflow  start airflow standalone with this project (http://localhost:8080)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Everything the project needs comes from the lock file; the package itself is installed editable.
+$(INSTALLED): requirements.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+install: $(INSTALLED)
+
+$(AIRFLOW_DB): $(INSTALLED)
+	$(BIN)/adplan setup
+
+demo: $(AIRFLOW_DB)
+	$(BIN)/adplan demo
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint $(AIRFLOW_DB)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+airflow: $(AIRFLOW_DB)
+	$(BIN)/adplan airflow
+
+clean:
+	rm -rf .adplan .airflow

@@ -1,0 +1,32 @@
+"""In-worker jobs: the package functions that a task runs, by name.
+
+A job is a plain function ``fn(ds: str, **params) -> dict`` whose return value is a small summary
+(counts, paths, ids; never personal data), because it becomes the task's XCom. On the local target a
+task calls it in the Airflow worker; on the aws target the same function runs in a Glue Python job
+(``include/glue/adplan_job.py``), so both targets share one implementation.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# job name -> "module:function". Modules are imported only when the job runs, never at DAG parse time.
+JOBS: dict[str, str] = {
+    "hygiene.ingest": "adplan.hygiene.jobs:ingest",
+    "hygiene.curate": "adplan.hygiene.jobs:curate",
+    "hygiene.reconcile": "adplan.hygiene.jobs:reconcile",
+}
+
+
+def resolve(name: str):
+    try:
+        target = JOBS[name]
+    except KeyError:
+        raise KeyError(f"unknown job {name!r}; known jobs: {', '.join(sorted(JOBS))}") from None
+    module_name, function_name = target.split(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def run(name: str, ds: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    return resolve(name)(ds, **(params or {}))

@@ -1,0 +1,81 @@
+"""The neutral interface of task builders.
+
+Each method returns something a DAG can chain with ``>>`` (an operator, or a task group when a target
+needs several steps). Arguments are the business description of the step; how it runs is the target's
+business:
+
+| builder | local | aws |
+|---|---|---|
+| ``query`` | DuckDB, the SQL file transpiled by sqlglot | ``AthenaOperator`` (UNLOAD into the partition) |
+| ``job`` | the package function, in the worker | ``GlueJobOperator`` running the same function |
+| ``matching_job`` | rule / Splink matching engine | Entity Resolution ``StartMatchingJob`` + waiter |
+| ``protected_query`` | analysis-rule engine on DuckDB | Clean Rooms ``StartProtectedQuery`` + waiter |
+| ``state_machine_run`` | the job that stands in for the machine | Step Functions start + sensor |
+| ``model_call`` | deterministic generator, Bedrock-shaped | ``BedrockInvokeModelOperator`` |
+| ``dashboard_refresh`` | static HTML export | QuickSight SPICE ingestion + sensor |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from airflow.sdk import Asset
+
+
+class TaskBuilders(Protocol):
+    target: str
+
+    def query(
+        self,
+        task_id: str,
+        sql: str,
+        *,
+        output_table: str | None = None,
+        zone: str = "analytics",
+        params: dict[str, Any] | None = None,
+        outlets: Sequence[Asset] = (),
+    ) -> Any:
+        """Run ``sql/<sql>``; with ``output_table`` its result replaces that table's ``ds`` partition."""
+
+    def job(
+        self,
+        task_id: str,
+        job: str,
+        *,
+        params: dict[str, Any] | None = None,
+        outlets: Sequence[Asset] = (),
+    ) -> Any:
+        """Run a registered job (``adplan.jobs.JOBS``) for the run's ``ds`` with ``params``."""
+
+    def state_machine_run(
+        self,
+        task_id: str,
+        state_machine: str,
+        *,
+        local_job: str,
+        params: dict[str, Any] | None = None,
+        outlets: Sequence[Asset] = (),
+    ) -> Any:
+        """Run a Step Functions state machine (aws) or the job that does its work in-process (local)."""
+
+    def model_call(
+        self,
+        task_id: str,
+        *,
+        local_job: str,
+        body: dict[str, Any],
+        model_id: str | None = None,
+        outlets: Sequence[Asset] = (),
+    ) -> Any:
+        """Invoke a foundation model with a request ``body``; the result is the model's response body."""
+
+    def dashboard_refresh(
+        self,
+        task_id: str,
+        dataset_ids: Sequence[str],
+        *,
+        local_job: str,
+        outlets: Sequence[Asset] = (),
+    ) -> Any:
+        """Refresh the dashboards' data (QuickSight SPICE on aws, the static report locally)."""
