@@ -1,0 +1,34 @@
+"""What every adplan DAG shares: owner, retries with backoff, SQL search path, no catch-up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+
+from adplan.settings import get_settings
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "adplan-data",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=15),
+}
+
+START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+
+def dag_kwargs(*tags: str, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments for ``@dag``: shared defaults plus the DAG's own tags and overrides."""
+    kwargs: dict[str, Any] = {
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": DEFAULT_ARGS,
+        "template_searchpath": [str(get_settings().sql_dir)],
+        "tags": ["adplan", get_settings().target, *tags],
+    }
+    kwargs.update(overrides)
+    return kwargs
