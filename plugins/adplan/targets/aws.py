@@ -112,7 +112,9 @@ class AwsBuilders:
             wait = StepFunctionExecutionSensor(
                 task_id="wait",
                 execution_arn=start.output,
-                deferrable=True,
+                # This sensor has no deferrable mode; rescheduling frees the worker slot between pokes.
+                mode="reschedule",
+                poke_interval=60,
                 outlets=list(outlets),
                 **self._aws(),
             )
