@@ -1,0 +1,1 @@
+"""Hooks for AWS services the Amazon provider has no hook for."""

@@ -1,0 +1,1 @@
+"""Operators that start AWS Entity Resolution and Clean Rooms work."""

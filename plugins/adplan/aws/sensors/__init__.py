@@ -1,0 +1,1 @@
+"""Sensors that wait for AWS Entity Resolution and Clean Rooms work."""
