@@ -7,22 +7,11 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
+from adplan.catalog import LANDING_SOURCES
 from adplan.settings import get_settings
 
-# Landing sources, in the order the nightly DAG takes them (one contract each in include/contracts/).
-LANDING_SOURCES = (
-    "advertisers",
-    "campaigns",
-    "media_plan",
-    "creatives",
-    "crm_customers",
-    "orders",
-    "publisher_audience",
-    "ad_impressions",
-    "ad_clicks",
-    "identity_events",
-    "spend",
-)
+__all__ = ["LANDING_SOURCES", "curated", "table_asset"]
+
 
 
 def table_asset(zone: str, table: str) -> Asset:

@@ -1,0 +1,97 @@
+"""The hygiene steps as jobs (``adplan.jobs``): ``fn(ds, **params) -> dict`` of counts, fit for XCom.
+
+The ``ingest_and_hygiene`` DAG runs ``hygiene.ingest`` and ``hygiene.curate`` per source and then
+``hygiene.reconcile``; on the aws target the same functions run in a Glue job. Parameters:
+
+- ``source``: the landing source (ingest, curate);
+- ``selected``: "all" or a comma-separated list of sources; a source not in it is skipped, so a manual
+  run can redo some sources for a date;
+- ``lake``: optional lake location (``s3://bucket`` or a folder); default: the settings' lake for the
+  target (``$ADPLAN_HOME/lake`` locally, ``s3://<bucket>`` on aws);
+- ``contracts``, ``config``: optional locations of the contract folder and of ``hygiene.yaml``
+  (local paths or ``s3://``); default: ``include/contracts`` and ``include/config/hygiene.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from adplan.hygiene.curate import curate_source
+from adplan.hygiene.ingest import ingest_source, quiet_connection
+from adplan.hygiene.pipeline import read_config, read_contract
+from adplan.hygiene.reconcile import reconcile_date
+from adplan.hygiene.storage import S3Lake, as_storage
+from adplan.lake import Lake
+
+
+def ingest(
+    ds: str,
+    source: str,
+    selected: str = "all",
+    lake: str | None = None,
+    contracts: str | None = None,
+    config: str | None = None,
+) -> dict[str, Any]:
+    if not is_selected(source, selected):
+        return {"source": source, "dt": ds, "skipped": True}
+    lake_object = lake_at(lake)
+    con = quiet_connection()
+    try:
+        as_storage(lake_object).prepare(con)
+        reconciliation = ingest_source(
+            lake_object, read_contract(source, contracts, con), ds, con=con, config=read_config(config, con)
+        )
+        return reconciliation.to_dict()
+    finally:
+        con.close()
+
+
+def curate(
+    ds: str,
+    source: str,
+    selected: str = "all",
+    lake: str | None = None,
+    contracts: str | None = None,
+    config: str | None = None,
+) -> dict[str, Any]:
+    if not is_selected(source, selected):
+        return {"source": source, "dt": ds, "skipped": True}
+    lake_object = lake_at(lake)
+    con = quiet_connection()
+    try:
+        as_storage(lake_object).prepare(con)
+        return curate_source(
+            lake_object, read_contract(source, contracts, con), ds, con=con, config=read_config(config, con)
+        )
+    finally:
+        con.close()
+
+
+def reconcile(
+    ds: str, selected: str = "all", lake: str | None = None, config: str | None = None
+) -> dict[str, Any]:
+    """Check and combine every source ingested for the date (``selected`` only says which ran)."""
+    lake_object = lake_at(lake)
+    con = quiet_connection()
+    try:
+        as_storage(lake_object).prepare(con)
+        sources = read_config(config, con).sources
+        return reconcile_date(lake_object, ds, sources, con=con)
+    finally:
+        con.close()
+
+
+def is_selected(source: str, selected: str) -> bool:
+    chosen = {name.strip() for name in selected.split(",") if name.strip()}
+    return not chosen or "all" in chosen or source in chosen
+
+
+def lake_at(location: str | None) -> Lake | S3Lake:
+    """The lake at ``location``, or the target's lake from the settings."""
+    if location is None:
+        from adplan.settings import get_settings
+
+        settings = get_settings()
+        return S3Lake(settings.s3_lake) if settings.target == "aws" else Lake(settings.lake_dir)
+    return S3Lake(location) if location.startswith("s3://") else Lake(Path(location))
