@@ -9,6 +9,7 @@ where personal data leaks in by accident.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -181,9 +182,21 @@ def _clean_text(value: Any) -> str:
 def _clean_list(value: Any) -> tuple[str, ...]:
     if value is None or isinstance(value, float):
         return ()
-    items = [value] if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        # The audience stage stores lists as JSON arrays in a string column (segments.top_channels).
+        items = _json_list(value)
+    else:
+        items = list(value)
     cleaned = [text for text in (_clean_text(item) for item in items) if text]
     return tuple(dict.fromkeys(cleaned))[:MAX_LIST_ITEMS]
+
+
+def _json_list(text: str) -> list[Any]:
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return [text]
+    return parsed if isinstance(parsed, list) else [text]
 
 
 def _number(value: Any) -> float | None:
