@@ -16,6 +16,14 @@ JOBS: dict[str, str] = {
     "hygiene.ingest": "adplan.hygiene.jobs:ingest",
     "hygiene.curate": "adplan.hygiene.jobs:curate",
     "hygiene.reconcile": "adplan.hygiene.jobs:reconcile",
+    "identity.resolve": "adplan.matching.api:resolve_identities",
+    "audiences.build_profiles": "adplan.audiences.jobs:build_profiles",
+    "audiences.build_segments": "adplan.audiences.jobs:build_segments",
+    "audiences.score_lookalikes": "adplan.audiences.jobs:score_lookalikes",
+    "audiences.enrich_segments": "adplan.audiences.jobs:enrich_segments",
+    "audiences.export_activation": "adplan.audiences.jobs:export_activation",
+    "creative.generate": "adplan.creative.jobs:generate",
+    "creative.model_response": "adplan.creative.jobs:model_response",
 }
 
 

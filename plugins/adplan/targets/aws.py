@@ -17,6 +17,15 @@ from adplan.settings import Settings
 GLUE_JOB_NAME = "adplan-job"
 
 
+def matching_workflow_name(workflow: str) -> str:
+    """The deployed workflow's name: ``workflows/identity_rules.json`` -> ``adplan-identity-rules``.
+
+    Derived from the file name so that parsing a DAG reads no file; a test checks every workflow
+    file's ``workflowName`` follows it.
+    """
+    return "adplan-" + workflow.rsplit("/", 1)[-1].removesuffix(".json").replace("_", "-")
+
+
 class AwsBuilders:
     target = "aws"
 
@@ -83,6 +92,24 @@ class AwsBuilders:
                 "--lake": self.settings.s3_lake,
             },
             iam_role_name=self.settings.glue_iam_role,
+            wait_for_completion=True,
+            deferrable=True,
+            outlets=list(outlets),
+            **self._aws(),
+        )
+
+    def matching_job(
+        self,
+        task_id: str,
+        workflow: str,
+        *,
+        outlets: Sequence[Asset] = (),
+    ):
+        from adplan.aws.operators.entity_resolution import EntityResolutionStartMatchingJobOperator
+
+        return EntityResolutionStartMatchingJobOperator(
+            task_id=task_id,
+            workflow_name=matching_workflow_name(workflow),
             wait_for_completion=True,
             deferrable=True,
             outlets=list(outlets),

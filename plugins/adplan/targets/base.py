@@ -48,6 +48,18 @@ class TaskBuilders(Protocol):
     ) -> Any:
         """Run a registered job (``adplan.jobs.JOBS``) for the run's ``ds`` with ``params``."""
 
+    def matching_job(
+        self,
+        task_id: str,
+        workflow: str,
+        *,
+        outlets: Sequence[Asset] = (),
+    ) -> Any:
+        """Run an Entity Resolution matching workflow (``include/config/entity_resolution/<workflow>``).
+
+        Its output lands in ``entity_resolution_output`` (curated zone) for the run's ``ds``.
+        """
+
     def state_machine_run(
         self,
         task_id: str,

@@ -44,6 +44,19 @@ class LocalBuilders:
     ):
         return _job_task(task_id, job, params, outlets)
 
+    def matching_job(
+        self,
+        task_id: str,
+        workflow: str,
+        *,
+        outlets: Sequence[Asset] = (),
+    ):
+        # Generated worlds carry ground truth; the job then reports precision, recall and F1 too.
+        truth = self.settings.home / "ground_truth" / "record_person.parquet"
+        return _job_task(
+            task_id, "identity.resolve", {"workflow": workflow, "ground_truth": str(truth)}, outlets
+        )
+
     def state_machine_run(
         self,
         task_id: str,
