@@ -197,5 +197,16 @@ def airflow() -> None:
     os.execve(str(airflow_bin), [str(airflow_bin), "standalone"], dict(os.environ))
 
 
+def _add_engine_commands() -> None:
+    # Each engine owns its command group; imported here (cheap: click only) so `--help` lists them.
+    from adplan.attribution.cli import attribute
+    from adplan.cleanroom.cli import cleanroom
+
+    main.add_command(attribute)
+    main.add_command(cleanroom)
+
+
+_add_engine_commands()
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,255 @@
+"""Jobs of the ``clean_room_collaboration`` DAG: the members' configured tables, then the agency's analyses.
+
+- ``prepare_tables``: each member's configured tables for ``ds`` (``sql/cleanroom/*.sql``, Athena SQL run
+  through ``adplan.runner``), written to the ``cleanrooms`` zone. Hashed identifiers only, checked after
+  writing: a value that is not a lowercase hex SHA-256 fails the job.
+- ``run_analyses``: the standard analyses (``sql/cleanroom/analyses/*.sql``, Clean Rooms SQL with Jinja
+  parameters, or the collaboration's analysis template) as protected queries on the local clean-room
+  engine. Results go to ``<lake>/cleanrooms/results/dt=<ds>/<analysis>/<query id>/`` as the service writes
+  them, and are loaded into ``cleanroom_results_<analysis>``. A query the clean room fails makes the job
+  raise ``CleanRoomAnalysisError`` with the error code and message, and nothing is loaded for it.
+
+The engine sees a warehouse connection whose configured-table data locations (``cr_*``) are pinned to the
+``ds`` partition, so an analysis never mixes dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+
+from adplan import sqlfiles
+from adplan.cleanroom.config import Collaboration, CustomRule, load_collaboration
+from adplan.cleanroom.room import CleanRoom
+from adplan.runner import run_sql_file
+from adplan.warehouse import Warehouse
+
+ZONE = "cleanrooms"
+RESULT_TABLE_PREFIX = "cleanroom_results_"
+HASHED_COLUMNS = ("email_sha256", "phone_sha256", "maid_sha256")
+SHA256_PATTERN = "^[0-9a-f]{64}$"
+
+# warehouse table (a configured table's data location) -> the SQL file that builds it
+TABLE_SQL: dict[str, str] = {
+    "cr_advertiser_customers": "cleanroom/advertiser_customers.sql",
+    "cr_advertiser_conversions": "cleanroom/advertiser_conversions.sql",
+    "cr_publisher_audience": "cleanroom/publisher_audience.sql",
+    "cr_publisher_impressions": "cleanroom/publisher_impressions.sql",
+}
+
+
+class CleanRoomAnalysisError(RuntimeError):
+    """A protected query of an analysis did not succeed; carries the clean room's error code and message."""
+
+    def __init__(self, analysis: str, status: str, code: str, message: str, query_id: str | None) -> None:
+        super().__init__(f"clean-room analysis {analysis} {status}: {code}: {message} (query {query_id})")
+        self.analysis = analysis
+        self.status = status
+        self.code = code
+        self.message = message
+        self.query_id = query_id
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One standard analysis: a Clean Rooms SQL file, or an analysis template, and who runs it."""
+
+    name: str
+    sql: str | None = None  # path under sql/
+    template: str | None = None  # analysis template name (runs with parameters instead of SQL)
+    member: str | None = None  # None: the member the job is given (the agency)
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+ANALYSES: dict[str, Analysis] = {
+    "audience_overlap": Analysis("audience_overlap", sql="cleanroom/analyses/audience_overlap.sql"),
+    "overlap_by_segment": Analysis("overlap_by_segment", sql="cleanroom/analyses/overlap_by_segment.sql"),
+    "reach_frequency": Analysis("reach_frequency", sql="cleanroom/analyses/reach_frequency.sql"),
+    # The collaboration routes conversions through an analysis template (custom rule); see _conversions.
+    "conversions": Analysis("conversions"),
+    # List rules need a join to a table the querying member owns: the advertiser runs the enrichment.
+    "enrichment": Analysis("enrichment", sql="cleanroom/analyses/enrichment.sql", member="advertiser"),
+}
+
+
+# --- configured tables ---------------------------------------------------------------------------------
+
+
+def prepare_tables(
+    ds: str,
+    tables: str | Sequence[str] = "all",
+    lookback_days: int = 28,
+    click_window_days: int = 7,
+    segment_members_table: str = "segment_members",
+    profiles_table: str = "profiles",
+    publisher_id: str | None = None,
+    require_consent: bool = True,
+    **_: Any,
+) -> dict[str, Any]:
+    """Build the members' configured tables for ``ds`` in the cleanrooms zone; returns row counts per table."""
+    names = _select(tables, TABLE_SQL, "configured table")
+    params = {
+        "lookback_days": int(lookback_days),
+        "click_window_days": int(click_window_days),
+        "segment_members_table": segment_members_table,
+        "profiles_table": profiles_table,
+        "publisher_id": publisher_id,
+        "require_consent": bool(require_consent),
+    }
+    warehouse = Warehouse.from_settings()
+    written: dict[str, int] = {}
+    for table in names:
+        summary = run_sql_file(TABLE_SQL[table], ds, params, table, zone=ZONE, warehouse=warehouse)
+        _check_hashed_only(warehouse.lake.partition_file(ZONE, table, ds), table)
+        written[table] = int(summary["rows"])
+    return {"ds": ds, "zone": ZONE, "tables": written}
+
+
+def _check_hashed_only(path: Path, table: str) -> None:
+    """Identifier columns hold lowercase hex SHA-256 only (no raw email, phone or device id)."""
+    con = duckdb.connect()
+    try:
+        columns = [
+            row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_quote(path)}')").fetchall()
+        ]
+        for column in (c for c in columns if c in HASHED_COLUMNS):
+            bad = con.execute(
+                f"SELECT count(*) FROM read_parquet('{_quote(path)}') "
+                f"WHERE {column} IS NOT NULL AND NOT regexp_full_match({column}, '{SHA256_PATTERN}')"
+            ).fetchone()[0]
+            if bad:
+                raise ValueError(f"{table}.{column} holds {bad} values that are not SHA-256 hashes")
+    finally:
+        con.close()
+
+
+# --- analyses --------------------------------------------------------------------------------------------
+
+
+def room_connection(
+    collaboration: Collaboration, warehouse: Warehouse | None = None, ds: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A warehouse connection whose configured tables' data locations read one partition each.
+
+    ``ds`` pins every ``cr_*`` table to that date; without it, to each table's latest partition. A location
+    with no such partition is left as the warehouse has it (or absent), and the clean room reports it.
+    """
+    warehouse = warehouse or Warehouse.from_settings()
+    con = warehouse.connect()
+    locations = {table.table_name for table in collaboration.configured_tables.values()}
+    for location in sorted(locations):
+        dates = warehouse.lake.partitions(ZONE, location)
+        date = ds if ds is not None else (dates[-1] if dates else None)
+        if date is None or date not in dates:
+            if ds is not None:  # never fall back to other dates: the analysis must fail, not mix dates
+                con.execute(f'DROP VIEW IF EXISTS "{location}"')
+            continue
+        path = warehouse.lake.partition_file(ZONE, location, date)
+        con.execute(f"CREATE OR REPLACE VIEW \"{location}\" AS SELECT * FROM read_parquet('{_quote(path)}')")
+    return con
+
+
+def run_analyses(
+    ds: str,
+    analyses: str | Sequence[str] = "all",
+    member: str = "agency",
+    campaign_id: str | None = None,
+    segments: Sequence[str] | None = None,
+    lookback_days: int = 28,
+    collaboration: str | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    """Run the standard analyses as protected queries for ``ds`` and load their results into the lake.
+
+    Returns ``{"ds", "member", "analyses": {name: {"status", "rows", "query_id", "table", "location"}}}``
+    and, when the collaboration has a privacy budget, ``"privacy_budget_remaining"`` (epsilon).
+    """
+    names = _select(analyses, ANALYSES, "analysis")
+    collab = load_collaboration(collaboration)
+    warehouse = Warehouse.from_settings()
+    lake = warehouse.lake
+    start = dt.date.fromisoformat(ds) - dt.timedelta(days=int(lookback_days))
+    params: dict[str, Any] = {"campaign_id": campaign_id, "segments": list(segments or [])}
+    results: dict[str, dict[str, Any]] = {}
+    con = room_connection(collab, warehouse, ds)
+    try:
+        with CleanRoom(collab, con, state_dir=lake.zone_dir(ZONE) / "state") as room:
+            for name in names:
+                analysis = ANALYSES[name]
+                runner = analysis.member or member
+                output_dir = lake.zone_dir(ZONE) / "results" / f"dt={ds}" / name
+                if name == "conversions":
+                    sql, template, parameters = (
+                        None,
+                        _conversions_template(collab),
+                        {"start_date": f"{start.isoformat()} 00:00:00"},
+                    )
+                else:
+                    sql = sqlfiles.render(analysis.sql, ds, {**params, **analysis.params}).strip()
+                    template, parameters = None, None
+                record = room.start_protected_query(
+                    runner, sql, "PARQUET", output_dir, parameters=parameters, analysis_template=template
+                )
+                if record["status"] != "SUCCESS":
+                    error = record.get("error") or {}
+                    raise CleanRoomAnalysisError(
+                        name,
+                        record["status"],
+                        error.get("code", record["status"]),
+                        error.get("message", "no message"),
+                        record.get("id"),
+                    )
+                location = record["result"]["output"]["s3"]["location"]
+                frame = pq.read_table(location)
+                table = f"{RESULT_TABLE_PREFIX}{name}"
+                lake.write_partition(ZONE, table, ds, frame)
+                results[name] = {
+                    "status": record["status"],
+                    "rows": frame.num_rows,
+                    "query_id": record["id"],
+                    "member": runner,
+                    "table": table,
+                    "location": location,
+                }
+            budget = room.privacy_budget()
+    finally:
+        con.close()
+    warehouse.refresh_catalog()
+    summary: dict[str, Any] = {"ds": ds, "member": member, "analyses": results}
+    if budget is not None:
+        summary["privacy_budget_remaining"] = budget["epsilonRemaining"]
+    return summary
+
+
+def _conversions_template(collaboration: Collaboration) -> str:
+    """The analysis template the collaboration requires for the advertiser's conversions."""
+    for table in collaboration.configured_tables.values():
+        rule = table.analysis_rule
+        if table.table_name == "cr_advertiser_conversions" and isinstance(rule, CustomRule):
+            templates = [name for name in rule.allowed_analyses if name in collaboration.analysis_templates]
+            if templates:
+                return templates[0]
+    raise ValueError(
+        "the collaboration routes the advertiser's conversions through no analysis template; "
+        "conversions can only be analysed through one"
+    )
+
+
+def _select(requested: str | Iterable[str], known: Mapping[str, Any], kind: str) -> list[str]:
+    if isinstance(requested, str):
+        requested = list(known) if requested == "all" else [part.strip() for part in requested.split(",")]
+    names = [name for name in requested if name]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {kind} {unknown}; known: {sorted(known)}")
+    return names
+
+
+def _quote(path: Path | str) -> str:
+    return str(path).replace("'", "''")
