@@ -24,9 +24,9 @@ def room(world, tmp_path_factory):
     )
     con.execute(f"CREATE OR REPLACE TABLE profiles AS SELECT *, '{DS}' AS dt FROM {world.profiles_table}")
     customers = sqlfiles.render_duckdb(
-        "audiences/cleanroom_advertiser_customers.sql",
+        "cleanroom/advertiser_customers.sql",
         DS,
-        {"segment_members_table": "segment_members", "profiles_table": "profiles"},
+        {"segment_members_table": "segment_members", "profiles_table": "profiles", "require_consent": False},
     )
     con.execute(f"CREATE OR REPLACE TABLE cr_advertiser_customers AS {customers}")
     # the publisher's configured table: one row per audience record and interest (built by the publisher)
