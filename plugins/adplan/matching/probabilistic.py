@@ -1,0 +1,738 @@
+"""ML matching: a Splink model on DuckDB, configured from the schema mappings, trained without labels.
+
+What AWS Entity Resolution's ML_MATCHING does with a schema mapping, done with Splink:
+
+1. Features. Every input's mapped fields become columns of one table by their type: NAME_FIRST ->
+   ``first_name``, EMAIL_ADDRESS -> ``email`` (or ``email_hash`` when hashed), PHONE_NUMBER ->
+   ``phone`` / ``phone_hash``, ADDRESS_STREET1 -> ``street``, ADDRESS_POSTALCODE -> ``postcode``,
+   DATE -> ``dob``; an identifier with a matchKey (MAID, PROVIDER_ID, STRING, ...) -> ``id_<key>``.
+   A cleartext email or phone also gets its SHA-256, so that it meets the hashed-only inputs (the
+   hygiene stage hashes normalized values the same way).
+2. Comparisons by type: names Jaro-Winkler (Splink's NameComparison); email exact on the hash, then
+   one typo apart on the cleartext where both sides have it; phone and address together as one
+   "contact" comparison (households share both, and separately they would count twice); date of
+   birth exact, day/month swapped, one part mistyped; identifiers exact. Levels use cheap functions
+   (Jaro-Winkler, Hamming, a length-guarded Damerau-Levenshtein): u estimation scores a million
+   random pairs and DuckDB's edit distances cost ~2 µs a pair.
+3. Blocking from the match keys: each strong key alone (email, phone, identifiers) and pairs of weak
+   keys (first and last name, name and date of birth, postcode and date of birth, street and postcode).
+   A rule is counted before use; one that would generate more than ``max_comparisons_per_record`` x
+   records pairs is dropped and reported, so a skewed column cannot explode the run at 1M records.
+4. Training without labels: ``estimate_probability_two_random_records_match`` from deterministic rules,
+   ``estimate_u_using_random_sampling``, then EM sessions chosen so that every comparison is trained,
+   person-level keys first (EM on pairs blocked by a shared phone learns households as matches).
+5. Links: pairs above ``threshold``, and pairs that agree on an identifier above the lower
+   ``identifier_threshold`` (see ``_link_condition``).
+6. Clustering that does not chain. Connected components at one threshold join whole neighbourhoods
+   through single weak links once data is large. Here a cluster larger than ``max_cluster_size`` is
+   re-clustered using only its own links at the next, stricter threshold, level by level; what is
+   still too large after the last level keeps only each record's single best link, then only mutual
+   best links (at most two records). The levels used are reported (``oversize_split_at``).
+
+``ConfidenceLevel`` is the match probability of the record's best link inside its cluster (null for
+a record matched to nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from adplan.matching.components import connected_components
+from adplan.matching.config import GROUP_KIND, MappedField
+from adplan.matching.errors import MatchingConfigError
+from adplan.matching.inputs import PreparedInputs, PreparedSource, literal, quote
+from adplan.matching.normalize import NORMALIZED_KINDS, hashed_sql, normalize_field_sql
+
+IDENTIFIER_TYPES = ("MAID", "PROVIDER_ID", "IPV4", "IPV6")
+# Weak-key pairs for blocking, most selective first. Names are the strongest weak evidence.
+WEAK_PAIRS = (
+    ("first_name", "last_name"),
+    ("last_name", "dob"),
+    ("first_name", "dob"),
+    ("full_name", "dob"),
+    ("postcode", "dob"),
+    ("street", "postcode"),
+    ("full_name", "postcode"),
+)
+
+
+@dataclass(frozen=True)
+class MLOptions:
+    """Knobs of the local ML matching (AWS's ML_MATCHING has none; these are local choices)."""
+
+    threshold: float = 0.99
+    # Pairs agreeing exactly on an identifier (email hash, id_*) link from this probability up.
+    identifier_threshold: float = 0.05
+    # Phones are not identifiers by default: where households share a landline, a phone-only record
+    # (a guest order, an audience record) joins two people. Where they do not (the generated world),
+    # ("email_hash", "phone_hash") links those records as the rule workflow's last rule does.
+    identifier_features: tuple[str, ...] = ("email_hash",)
+    escalation: tuple[float, ...] = (0.999, 0.9999, 0.99999)
+    max_cluster_size: int = 50
+    # A blocking rule may generate at most this many pairs per record (but always 100,000 pairs).
+    max_comparisons_per_record: float = 10.0
+    min_comparison_budget: int = 100_000
+    deterministic_recall: float = 0.8
+    u_max_pairs: float = 1e6
+    em_max_pairs: float | None = 1e6
+    term_frequencies: bool = True
+    seed: int | None = 7
+    threads: int | None = None
+    # DuckDB's memory cap for the run; beyond it, operators spill to disk rather than grow.
+    memory_limit: str | None = "1.3GB"
+
+
+@dataclass
+class Model:
+    """The Splink configuration derived from the inputs, and what was left out and why."""
+
+    comparisons: list[Any]
+    blocking_rules: list[tuple[str, ...]]
+    training_rules: list[tuple[str, ...]]
+    dropped_rules: dict[str, int] = field(default_factory=dict)
+    features: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Features
+
+
+def feature_column(mapped: MappedField) -> str | None:
+    """The feature column a mapped field feeds, by its type (None: not used by the model)."""
+    kind = mapped.type
+    if kind == "NAME_FIRST":
+        return "first_name"
+    if kind == "NAME_LAST":
+        return "last_name"
+    if kind == "NAME":
+        return "full_name"
+    if kind == "EMAIL_ADDRESS":
+        return "email_hash" if mapped.hashed else "email"
+    if kind in ("PHONE", "PHONE_NUMBER"):
+        return "phone_hash" if mapped.hashed else "phone"
+    if kind in ("ADDRESS_STREET1", "ADDRESS"):
+        return "street"
+    if kind == "ADDRESS_POSTALCODE":
+        return "postcode"
+    if kind == "DATE":
+        return "dob"
+    if (kind in IDENTIFIER_TYPES or kind == "STRING") and mapped.match_key:
+        # An identifier is compared only when the mapping says it links inputs (has a matchKey).
+        return f"id_{mapped.match_key.lower()}"
+    return None
+
+
+def _feature_value_sql(mapped: MappedField, normalize: bool, registered: dict[str, str]) -> str:
+    text = f"nullif(trim(CAST({quote(mapped.field_name)} AS VARCHAR)), '')"
+    column = feature_column(mapped)
+    if column == "dob":
+        # ISO dates, and the compact YYYYMMDD of FEBRL-style files.
+        return f"coalesce(try_cast({text} AS DATE), CAST(try_strptime({text}, '%Y%m%d') AS DATE))"
+    if mapped.hashed:
+        return hashed_sql(text)
+
+    kind = GROUP_KIND.get(mapped.type, mapped.type)
+    if normalize and kind in NORMALIZED_KINDS:
+        return normalize_field_sql(mapped.type, kind, text, registered)
+    if column and column.startswith("id_"):
+        return text
+    return f"nullif(lower({text}), '')"
+
+
+def feature_columns_sql(prepared: PreparedSource, registered: dict[str, str]) -> dict[str, str]:
+    """The model's feature columns for one input: column -> SQL over the input's own columns."""
+    columns: dict[str, str] = {}
+    for mapped in prepared.mapping.fields:
+        column = feature_column(mapped)
+        if column is not None and column not in columns:  # a second field of a kind is not used
+            columns[column] = _feature_value_sql(mapped, prepared.source.apply_normalization, registered)
+    # Cleartext email or phone meets the hashed-only inputs through its SHA-256.
+    for clear, hashed in (("email", "email_hash"), ("phone", "phone_hash")):
+        if clear in columns and hashed not in columns:
+            columns[hashed] = f"sha256({columns[clear]})"
+    return columns
+
+
+def build_features(con: duckdb.DuckDBPyConnection, prepared: PreparedInputs) -> list[str]:
+    """Create the view ``ml_input`` (unique_id, source_dataset, features...) over the prepared inputs;
+    returns the features that have values."""
+    parts = []
+    for p in prepared.sources:
+        names = [row[0] for row in con.execute(f"DESCRIBE {p.table}").fetchall()]
+        features = [
+            name
+            for name in names
+            if name not in ("rid", "record_id") and not name.startswith(("attr_", "raw__"))
+        ]
+        selects = ["rid AS unique_id", f"{literal(p.source.name)} AS source_dataset", *map(quote, features)]
+        parts.append(f"SELECT {', '.join(selects)} FROM {p.table}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW ml_input AS {' UNION ALL BY NAME '.join(parts)}")
+    columns = [row[0] for row in con.execute("DESCRIBE ml_input").fetchall()]
+    features = [column for column in columns if column not in ("unique_id", "source_dataset")]
+    counts = con.execute(
+        f"SELECT {', '.join(f'count({quote(c)})' for c in features)} FROM ml_input"
+    ).fetchall()[0]
+    return [column for column, count in zip(features, counts, strict=True) if count > 0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Model configuration
+
+
+def _comparisons(features: list[str], options: MLOptions) -> list[Any]:
+    # Levels use cheap functions on purpose: DuckDB's levenshtein costs about 2 µs per pair, ten times
+    # Jaro-Winkler, and u estimation scores millions of random pairs. Typos of fixed-length values
+    # (phones, postcodes) are caught by a Hamming distance, street typos by Jaro-Winkler.
+    import splink.comparison_library as cl
+
+    present = set(features)
+    comparisons: list[Any] = []
+    for column in ("first_name", "last_name", "full_name"):
+        if column in present:
+            # Two fuzzy levels rather than three: each level evaluates Jaro-Winkler again.
+            comparison = cl.NameComparison(column, jaro_winkler_thresholds=[0.92, 0.8])
+            if options.term_frequencies:
+                comparison = comparison.configure(term_frequency_adjustments=True)
+            comparisons.append(comparison)
+    tf = options.term_frequencies
+    if "email_hash" in present:
+        # One typo apart, not merely similar: emails are made of names, so namesakes' emails are
+        # similar (john.smith12@ and john_smith7@) while a typo changes one character.
+        fuzzy = (
+            "abs(length(email_l) - length(email_r)) <= 1 AND damerau_levenshtein(email_l, email_r) <= 1"
+            if "email" in present
+            else None
+        )
+        comparisons.append(_hash_comparison("email", fuzzy, tf))
+    has_address = bool({"street", "postcode"} & present)
+    if "phone_hash" in present and has_address:
+        comparisons.append(_contact_comparison(present, tf))
+    elif "phone_hash" in present:
+        comparisons.append(
+            _hash_comparison("phone", _one_substitution("phone") if "phone" in present else None, tf)
+        )
+    elif has_address:
+        comparisons.append(_address_comparison("street" in present, "postcode" in present))
+    if "dob" in present:
+        comparisons.append(_date_of_birth_comparison())
+    comparisons += [cl.ExactMatch(column) for column in features if column.startswith("id_")]
+    return comparisons
+
+
+def _by_frequency(level: Any, column: str, term_frequencies: bool) -> Any:
+    """Weigh an exact agreement on an identifier by how often that value occurs (term frequency).
+
+    Why: u is estimated on a sample of a million random pairs, which cannot see rates below about
+    1e-6; Splink then assumes 1e-6. Two records sharing an email are far rarer than that at a
+    million records, and rarer the larger the data, while the prior of a match falls as 1/records.
+    Without the value's own frequency, an exact email or phone is worth less and less as the data
+    grows. The frequency table is exact and grows with the data.
+    """
+    if not term_frequencies:
+        return level
+    return level.configure(tf_adjustment_column=column, disable_tf_exact_match_detection=True)
+
+
+def _one_substitution(column: str) -> str:
+    return (
+        f"CASE WHEN length({column}_l) = length({column}_r) "
+        f"THEN hamming({column}_l, {column}_r) <= 1 ELSE false END"
+    )
+
+
+def _hash_comparison(name: str, fuzzy_sql: str | None, term_frequencies: bool) -> Any:
+    """Exact on the hash (every input has it), then fuzzy on the cleartext where both sides have it."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    levels = [
+        cll.CustomLevel(f"{name}_hash_l IS NULL OR {name}_hash_r IS NULL").configure(is_null_level=True),
+        _by_frequency(
+            cll.CustomLevel(f"{name}_hash_l = {name}_hash_r", f"{name} exact"),
+            f"{name}_hash",
+            term_frequencies,
+        ),
+    ]
+    if fuzzy_sql:
+        levels.append(cll.CustomLevel(fuzzy_sql, f"{name} one typo apart"))
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(levels, output_column_name=name)
+
+
+def _address_comparison(has_street: bool, has_postcode: bool) -> Any:
+    """Street and postcode as one comparison: they move together, and two comparisons would count
+    one shared address twice (the household problem: same surname, same address, two people)."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    street_exact = "street_l = street_r"
+    street_close = "jaro_winkler_similarity(street_l, street_r) >= 0.92"
+    postcode_exact = "postcode_l = postcode_r"
+    postcode_close = _one_substitution("postcode")
+    levels = []
+    if has_street and has_postcode:
+        levels += [
+            cll.CustomLevel(
+                "(street_l IS NULL OR street_r IS NULL) AND (postcode_l IS NULL OR postcode_r IS NULL)"
+            ).configure(is_null_level=True),
+            cll.CustomLevel(f"{street_exact} AND {postcode_exact}", "street and postcode exact"),
+            cll.CustomLevel(
+                f"{street_close} AND ({postcode_exact} OR {postcode_close})", "street close, same area"
+            ),
+            cll.CustomLevel(street_exact, "street exact, postcode differs"),
+            cll.CustomLevel(postcode_exact, "postcode exact only"),
+        ]
+    elif has_street:
+        levels += [
+            cll.NullLevel("street"),
+            cll.CustomLevel(street_exact, "street exact"),
+            cll.CustomLevel(street_close, "street close"),
+        ]
+    else:
+        levels += [
+            cll.NullLevel("postcode"),
+            cll.CustomLevel(postcode_exact, "postcode exact"),
+            cll.CustomLevel(postcode_close, "postcode one character apart"),
+        ]
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(levels, output_column_name="address")
+
+
+def _contact_comparison(present: set[str], term_frequencies: bool) -> Any:
+    """Phone and address as one comparison. Members of a household share both (and a surname): as
+    separate comparisons a shared landline and a shared address would count as two independent
+    coincidences, and link the household into one person. Agreeing on both is one level, whose
+    u-probability random sampling measures on real households."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    phone_missing = "(phone_hash_l IS NULL OR phone_hash_r IS NULL)"
+    phone_exact = "phone_hash_l = phone_hash_r"
+    street_missing = "(street_l IS NULL OR street_r IS NULL)" if "street" in present else "true"
+    postcode_missing = "(postcode_l IS NULL OR postcode_r IS NULL)" if "postcode" in present else "true"
+    if {"street", "postcode"} <= present:
+        address_exact = "(street_l = street_r AND postcode_l = postcode_r)"
+        address_close = (
+            f"(jaro_winkler_similarity(street_l, street_r) >= 0.92 "
+            f"AND (postcode_l = postcode_r OR {_one_substitution('postcode')}))"
+        )
+    elif "street" in present:
+        address_exact, address_close = (
+            "street_l = street_r",
+            "jaro_winkler_similarity(street_l, street_r) >= 0.92",
+        )
+    else:
+        address_exact, address_close = "postcode_l = postcode_r", _one_substitution("postcode")
+    levels = [
+        cll.CustomLevel(f"{phone_missing} AND {street_missing} AND {postcode_missing}").configure(
+            is_null_level=True
+        ),
+        _by_frequency(
+            cll.CustomLevel(f"{phone_exact} AND {address_exact}", "phone and address exact"),
+            "phone_hash",
+            term_frequencies,
+        ),
+        _by_frequency(
+            cll.CustomLevel(phone_exact, "phone exact, address differs or missing"),
+            "phone_hash",
+            term_frequencies,
+        ),
+        cll.CustomLevel(
+            f"{address_exact} OR {address_close}", "address exact or close, phone differs or missing"
+        ),
+    ]
+    if "phone" in present:
+        levels.append(cll.CustomLevel(_one_substitution("phone"), "phone one digit apart"))
+    if "postcode" in present and "street" in present:
+        levels.append(cll.CustomLevel("postcode_l = postcode_r", "postcode exact only"))
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(levels, output_column_name="contact")
+
+
+def _date_of_birth_comparison() -> Any:
+    # The typical date-of-birth errors: day and month swapped, one part mistyped, a year off.
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    same = {part: f"{part}(dob_l) = {part}(dob_r)" for part in ("year", "month", "day")}
+    return cl.CustomComparison(
+        [
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob"),
+            cll.CustomLevel(
+                f"{same['year']} AND month(dob_l) = day(dob_r) AND day(dob_l) = month(dob_r)",
+                "day and month swapped",
+            ),
+            cll.CustomLevel(
+                f"({same['year']} AND {same['month']}) OR ({same['year']} AND {same['day']}) "
+                f"OR ({same['month']} AND {same['day']})",
+                "one part differs",
+            ),
+            cll.CustomLevel("abs(date_diff('day', dob_l, dob_r)) <= 366", "within a year"),
+            cll.ElseLevel(),
+        ],
+        output_column_name="dob",
+    )
+
+
+def comparison_columns(comparison: Any) -> set[str]:
+    """The feature columns a comparison reads (to know which EM session can train it)."""
+    name = (
+        comparison.create_output_column_name() if hasattr(comparison, "create_output_column_name") else None
+    )
+    name = name or getattr(comparison, "output_column_name", None)
+    if name in ("email", "phone"):
+        return {name, f"{name}_hash"}
+    if name == "address":
+        return {"street", "postcode"}
+    if name == "contact":
+        return {"phone", "phone_hash", "street", "postcode"}
+    return {name}
+
+
+def candidate_blocking_rules(features: list[str]) -> list[tuple[str, ...]]:
+    present = set(features)
+    strong = [(column,) for column in ("email_hash", "phone_hash") if column in present]
+    strong += [(column,) for column in features if column.startswith("id_")]
+    weak = [pair for pair in WEAK_PAIRS if set(pair) <= present]
+    if "full_name" in present and {"first_name", "last_name"} & present:
+        weak = [pair for pair in weak if "full_name" not in pair]
+    return strong + weak
+
+
+def count_comparisons(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> int:
+    """Pairs that block_on(columns) generates (nulls never block)."""
+    not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+    keys = ", ".join(quote(c) for c in columns)
+    return int(
+        con.execute(
+            f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM "
+            f"(SELECT count(*) AS n FROM ml_input WHERE {not_null} GROUP BY {keys})"
+        ).fetchall()[0][0]
+    )
+
+
+def configure_model(con: duckdb.DuckDBPyConnection, features: list[str], options: MLOptions) -> Model:
+    records = con.execute("SELECT count(*) FROM ml_input").fetchall()[0][0]
+    budget = max(options.max_comparisons_per_record * records, options.min_comparison_budget)
+    blocking, dropped = [], {}
+    for rule in candidate_blocking_rules(features):
+        pairs = count_comparisons(con, rule)
+        if pairs > budget:
+            dropped["+".join(rule)] = pairs
+        elif pairs > 0:
+            blocking.append(rule)
+    comparisons = _comparisons(features, options)
+    return Model(comparisons, blocking, _training_rules(comparisons, blocking), dropped, features)
+
+
+def _training_rules(comparisons: list[Any], blocking: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    # EM cannot learn a comparison from pairs blocked on its own columns: pick sessions until every
+    # comparison has been trained by one. Person-level keys go first (an email or an identifier);
+    # phone and address come last, because households share them: EM run on pairs blocked by a
+    # shared phone learns that matches often have different first names, which they do not.
+    household_keys = {"phone_hash", "street", "postcode"}
+    ordered = sorted(blocking, key=lambda rule: bool(set(rule) & household_keys))
+    untrained = [comparison_columns(c) for c in comparisons]
+    sessions = []
+    for rule in ordered:
+        learnable = [columns for columns in untrained if not columns & set(rule)]
+        if learnable:
+            sessions.append(rule)
+            untrained = [columns for columns in untrained if columns & set(rule)]
+        if not untrained:
+            break
+    return sessions
+
+
+# ---------------------------------------------------------------------------------------------
+# Training and prediction
+
+
+def _deterministic_rules(features: list[str]) -> list[tuple[str, ...]]:
+    present = set(features)
+    names = [c for c in ("first_name", "last_name") if c in present] or [
+        c for c in ("full_name",) if c in present
+    ]
+    rules = []
+    if names and "dob" in present:
+        rules.append((*names, "dob"))
+    rules += [(column,) for column in ("email_hash",) if column in present]
+    if not rules and names:
+        rules.append(tuple(names))
+    return rules
+
+
+def train_and_predict(
+    con: duckdb.DuckDBPyConnection, model: Model, options: MLOptions, timings: dict[str, float]
+) -> tuple[str, dict[str, Any]]:
+    """Train the model and score the blocked pairs; returns the predictions table's name and the
+    trained model (Splink's settings dictionary)."""
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    # Splink warns about levels unseen in a sample and about its own defaults; the run reports its own figures.
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    started = time.perf_counter()
+    db_api = DuckDBAPI(connection=con)
+    table = db_api.register("ml_input")
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=model.comparisons,
+        blocking_rules_to_generate_predictions=[block_on(*rule) for rule in model.blocking_rules],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+    linker = Linker(table, settings, log_level=logging.WARNING)
+    deterministic = [block_on(*rule) for rule in _deterministic_rules(model.features)]
+    if deterministic:
+        linker.training.estimate_probability_two_random_records_match(
+            deterministic, recall=options.deterministic_recall
+        )
+    step = _stopwatch(timings, started)
+    step("train_prior")
+    # One chunk: the probe phase only stops early when every level was seen 100 times, which rare
+    # levels (an exact phone among random pairs) never are, so chunks only add queries.
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=options.u_max_pairs, seed=options.seed, num_chunks=1
+    )
+    step("train_u")
+    for rule in model.training_rules:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*rule), estimate_without_term_frequencies=True, max_pairs=options.em_max_pairs
+        )
+    step("train_em")
+    trained = linker.misc.save_model_to_json()
+    timings["train"] = time.perf_counter() - started
+    started = time.perf_counter()
+    floor = min(options.threshold, options.identifier_threshold)
+    predictions = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
+    timings["predict"] = time.perf_counter() - started
+    return predictions.physical_name, trained
+
+
+def match_weights(model: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """log2(m/u) per comparison level of a trained model, for the run's report."""
+    weights: dict[str, dict[str, float]] = {}
+    for comparison in model["comparisons"]:
+        levels = weights.setdefault(comparison["output_column_name"], {})
+        for level in comparison["comparison_levels"]:
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if isinstance(m, float | int) and isinstance(u, float | int) and m > 0 and u > 0:
+                levels[level.get("label_for_charts") or level["sql_condition"]] = round(math.log2(m / u), 2)
+    return weights
+
+
+def _stopwatch(timings: dict[str, float], started: float):
+    """A function that records the time since its previous call (or ``started``) under a name."""
+    last = [started]
+
+    def step(name: str) -> None:
+        now = time.perf_counter()
+        timings[name] = now - last[0]
+        last[0] = now
+
+    return step
+
+
+# ---------------------------------------------------------------------------------------------
+# Clustering that does not chain
+
+
+def _identifier_columns(features: list[str], options: MLOptions) -> list[str]:
+    return [c for c in features if c in options.identifier_features or c.startswith("id_")]
+
+
+def _link_condition(identifiers: list[str], options: MLOptions) -> str:
+    """Which scored pairs are links: above the threshold, or agreeing on an identifier and above the
+    (lower) identifier threshold.
+
+    Why a lower bar for identifiers: u-probabilities come from random pairs, and for an identifier
+    most random pairs that agree on it are true matches (the duplicates among them), so its u is
+    about the matches' own rate and a lone exact email lands near even odds, whatever the data size.
+    Subtracting the matches' share from u is right in expectation but too noisy at the rates a
+    sample of a million pairs sees, and it also wipes out what households really share (a
+    landline). So identifiers get the lower bar instead: an exact email links unless the other
+    fields speak against it (see ``MLOptions.identifier_features`` for phones).
+    """
+    if not identifiers:
+        return f"p.match_probability >= {options.threshold}"
+    agree = " OR ".join(f"l.{quote(c)} = r.{quote(c)}" for c in identifiers)
+    return (
+        f"p.match_probability >= {options.threshold} OR "
+        f"(p.match_probability >= {options.identifier_threshold} AND ({agree}))"
+    )
+
+
+def cluster_without_chaining(
+    con: duckdb.DuckDBPyConnection, predictions: str, options: MLOptions, features: list[str]
+) -> dict[str, Any]:
+    """Create ``ml_clusters`` (node, label) for linked records, and return the clustering figures."""
+    identifiers = _identifier_columns(features, options)
+    columns = ", ".join(["unique_id", *map(quote, identifiers)])
+    present = " OR ".join(f"{quote(c)} IS NOT NULL" for c in identifiers) or "false"
+    # The identifier values of the records that have one: a small table to check pairs against.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ml_ids AS SELECT {columns} FROM ml_input WHERE {present}")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE ml_edges AS
+        SELECT p.unique_id_l AS a, p.unique_id_r AS b, p.match_probability AS p
+        FROM {predictions} p
+        LEFT JOIN ml_ids l ON l.unique_id = p.unique_id_l LEFT JOIN ml_ids r ON r.unique_id = p.unique_id_r
+        WHERE {_link_condition(identifiers, options)}
+        """
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE ml_clusters (node BIGINT, label BIGINT)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ml_pending AS SELECT a AS node FROM ml_edges UNION SELECT b FROM ml_edges"
+    )
+    # Level 0.0 is every link; then ever stricter thresholds for what is still too large.
+    levels = [0.0, *[t for t in options.escalation if t > options.threshold]]
+    split_at: list[float | str] = []
+    oversize = 0
+    for level in levels:
+        oversize = _cluster_pending(con, _edges_among_pending_sql(level), options.max_cluster_size)
+        if oversize == 0:
+            break
+        split_at.append(level if level else "links")
+    if oversize:
+        # Still too large at the strictest level: keep each record's single best link only, and
+        # if that still chains, only links that are the best of both their records (components of
+        # at most two records). The clusters cut this way are reported.
+        split_at.append("best_link")
+        oversize = _cluster_pending(con, _best_link_sql(levels[-1], mutual=False), options.max_cluster_size)
+    if oversize:
+        split_at.append("mutual_best_link")
+        _cluster_pending(
+            con, _best_link_sql(levels[-1], mutual=True), options.max_cluster_size, finalize_all=True
+        )
+    largest = con.execute(
+        "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM ml_clusters GROUP BY label)"
+    ).fetchall()[0][0]
+    return {
+        "links": int(con.execute("SELECT count(*) FROM ml_edges").fetchall()[0][0]),
+        "oversize_split_at": split_at,
+        "largest_cluster": int(largest),
+    }
+
+
+def _edges_among_pending_sql(level: float) -> str:
+    return (
+        "SELECT e.a, e.b FROM ml_edges e "
+        "SEMI JOIN ml_pending pa ON pa.node = e.a SEMI JOIN ml_pending pb ON pb.node = e.b "
+        f"WHERE e.p >= {level}"
+    )
+
+
+def _best_link_sql(level: float, mutual: bool) -> str:
+    ranked = f"""
+        SELECT node, other, row_number() OVER (PARTITION BY node ORDER BY p DESC, other) AS rank
+        FROM (SELECT a AS node, b AS other, p FROM ml_edges UNION ALL SELECT b, a, p FROM ml_edges)
+        WHERE p >= {level} AND node IN (SELECT node FROM ml_pending) AND other IN (SELECT node FROM ml_pending)
+    """
+    if not mutual:
+        return f"SELECT node AS a, other AS b FROM ({ranked}) WHERE rank = 1"
+    return f"""
+        WITH best AS (SELECT node, other FROM ({ranked}) WHERE rank = 1)
+        SELECT x.node AS a, x.other AS b FROM best x JOIN best y ON y.node = x.other AND y.other = x.node
+    """
+
+
+def _cluster_pending(
+    con: duckdb.DuckDBPyConnection, edges_sql: str, max_size: int, finalize_all: bool = False
+) -> int:
+    """Cluster the pending records on ``edges_sql``; clusters within ``max_size`` (or all, with
+    ``finalize_all``) become final, the rest stay pending. Returns the number of oversize clusters."""
+    connected_components(con, edges_sql, "ml_round")
+    # Pending records with no edge at this level are clusters of their own.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE ml_round AS
+        SELECT p.node, coalesce(r.label, p.node) AS label
+        FROM ml_pending p LEFT JOIN ml_round r USING (node)
+        """
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ml_round_sizes AS SELECT label, count(*) AS size FROM ml_round GROUP BY label"
+    )
+    oversize = con.execute(f"SELECT count(*) FROM ml_round_sizes WHERE size > {max_size}").fetchall()[0][0]
+    keep = "true" if finalize_all else f"s.size <= {max_size}"
+    con.execute(
+        f"INSERT INTO ml_clusters SELECT r.node, r.label FROM ml_round r JOIN ml_round_sizes s USING (label) WHERE {keep}"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE ml_pending AS SELECT r.node FROM ml_round r JOIN ml_round_sizes s USING (label) "
+        f"WHERE NOT ({keep})"
+    )
+    return int(oversize)
+
+
+def assign_ml_clusters(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``er_assign`` (rid, cluster, ConfidenceLevel) for every record."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE er_assign AS
+        WITH inside AS (
+            SELECT node, max(p) AS confidence FROM (
+                SELECT e.a AS node, e.p FROM ml_edges e
+                JOIN ml_clusters ca ON ca.node = e.a JOIN ml_clusters cb ON cb.node = e.b
+                WHERE ca.label = cb.label
+                UNION ALL
+                SELECT e.b, e.p FROM ml_edges e
+                JOIN ml_clusters ca ON ca.node = e.a JOIN ml_clusters cb ON cb.node = e.b
+                WHERE ca.label = cb.label
+            ) GROUP BY node
+        )
+        SELECT r.rid, r.source_no, r.record_id, coalesce(c.label, r.rid) AS cluster,
+               c.label IS NOT NULL AND i.confidence IS NOT NULL AS linked, round(i.confidence, 6) AS ConfidenceLevel
+        FROM er_records r
+        LEFT JOIN ml_clusters c ON c.node = r.rid
+        LEFT JOIN inside i ON i.node = r.rid
+        """
+    )
+
+
+def configure_connection(con: duckdb.DuckDBPyConnection, options: MLOptions) -> None:
+    if options.threads:
+        con.execute(f"SET threads = {int(options.threads)}")
+    if options.memory_limit:
+        con.execute(f"SET memory_limit = {literal(options.memory_limit)}")
+
+
+def match_probabilistically(
+    con: duckdb.DuckDBPyConnection, prepared: PreparedInputs, options: MLOptions, timings: dict[str, float]
+) -> dict[str, Any]:
+    """Features, model, training, prediction and clustering; leaves ``er_assign`` on ``con``."""
+    started = time.perf_counter()
+    features = build_features(con, prepared)
+    model = configure_model(con, features, options)
+    if not model.blocking_rules:
+        raise MatchingConfigError(
+            prepared.workflow.origin,
+            "inputSourceConfig",
+            "ML matching found nothing to compare: no input's schema mapping has a name, email, phone, "
+            "address, date or identifier field with values that two records share",
+        )
+    timings["features"] = time.perf_counter() - started
+    predictions, trained = train_and_predict(con, model, options, timings)
+    started = time.perf_counter()
+    figures = cluster_without_chaining(con, predictions, options, features)
+    assign_ml_clusters(con)
+    timings["cluster"] = time.perf_counter() - started
+    figures.update(
+        {
+            "features": features,
+            "blocking_rules": ["+".join(rule) for rule in model.blocking_rules],
+            "training_rules": ["+".join(rule) for rule in model.training_rules],
+            "dropped_blocking_rules": model.dropped_rules,
+            "predictions": int(con.execute(f"SELECT count(*) FROM {predictions}").fetchall()[0][0]),
+            "prior_match_probability": trained["probability_two_random_records_match"],
+            "match_weights": match_weights(trained),
+        }
+    )
+    return figures
