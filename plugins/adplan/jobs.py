@@ -22,6 +22,10 @@ JOBS: dict[str, str] = {
     "audiences.score_lookalikes": "adplan.audiences.jobs:score_lookalikes",
     "audiences.enrich_segments": "adplan.audiences.jobs:enrich_segments",
     "audiences.export_activation": "adplan.audiences.jobs:export_activation",
+    "attribution.attribute": "adplan.attribution.jobs:attribute",
+    "attribution.plan_budget": "adplan.attribution.jobs:plan_budget",
+    "cleanroom.prepare_tables": "adplan.cleanroom.jobs:prepare_tables",
+    "cleanroom.run_analyses": "adplan.cleanroom.jobs:run_analyses",
     "creative.generate": "adplan.creative.jobs:generate",
     "creative.model_response": "adplan.creative.jobs:model_response",
 }
