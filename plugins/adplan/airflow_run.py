@@ -14,9 +14,9 @@ from adplan import airflow_env
 PIPELINE = (
     "ingest_and_hygiene",
     "identity_resolution",
-    "clean_room_collaboration",
-    "media_attribution",
     "audience_analysis",
+    "media_attribution",
+    "clean_room_collaboration",
     "campaign_insights",
     "personalization",
 )

@@ -66,11 +66,13 @@ def _rule_edges_sql(tuples: str, keys: int, one_to_one: bool, rule_no: int, repe
     # same components as every pair of the group, in linear size. A record with two attributes of a
     # key (MANY_TO_MANY) may meet a group twice, hence DISTINCT then.
     group_by = [f"c{k}" for k in range(keys)] + ([f"i{k}" for k in range(keys)] if one_to_one else [])
-    rids = "list(DISTINCT rid)" if repeats_possible else "list(rid)"
+    rids, distinct = (
+        ("list(DISTINCT rid)", "count(DISTINCT rid)") if repeats_possible else ("list(rid)", "count(*)")
+    )
     return f"""
         SELECT rid, anchor, {rule_no} AS rule_no FROM (
             SELECT unnest(rids) AS rid, list_min(rids) AS anchor FROM (
-                SELECT {rids} AS rids FROM ({tuples}) GROUP BY {", ".join(group_by)} HAVING count(DISTINCT rid) > 1
+                SELECT {rids} AS rids FROM ({tuples}) GROUP BY {", ".join(group_by)} HAVING {distinct} > 1
             )
         ) WHERE rid <> anchor
     """

@@ -209,11 +209,16 @@ def generate(
     max_duplicates: int = 3,
     publisher_share: float = 0.3,
     corruption: Corruption | None = None,
+    household_share: float = 0.2,
 ) -> World:
-    """A world of ``n_people`` people: CRM records with duplicates, a hashed publisher audience."""
+    """A world of ``n_people`` people: CRM records with duplicates, a hashed publisher audience.
+
+    ``household_share`` of the people live with the person before them (0 for FEBRL-like data,
+    which has no households).
+    """
     rng = np.random.default_rng(seed)
     corruption = corruption or Corruption()
-    people = _people(rng, n_people)
+    people = _people(rng, n_people, household_share)
     crm_rows = _crm_rows(rng, people, duplicate_rate, max_duplicates, corruption)
     publisher_rows = _publisher_rows(rng, people, publisher_share)
     truth = pa.table(
@@ -237,7 +242,7 @@ def crm_records(n_people: int, seed: int = 7, **options) -> tuple[pa.Table, pa.T
 # People
 
 
-def _people(rng: np.random.Generator, n: int) -> dict[str, list]:
+def _people(rng: np.random.Generator, n: int, household_share: float) -> dict[str, list]:
     # Skews chosen so that, as with US names, the commonest first name is about 4% of people, the
     # commonest surname under 1%, and two people share a full name about as often (the sum of
     # squared shares is ~0.005 for first names and ~1e-4 for surnames).
@@ -282,7 +287,7 @@ def _people(rng: np.random.Generator, n: int) -> dict[str, list]:
         "date_of_birth": dob,
         "phone": phone,
     }
-    _make_households(rng, people)
+    _make_households(rng, people, household_share)
     people["email"] = [
         _email(rng, first, last)
         for first, last in zip(people["first_name"], people["last_name"], strict=True)
@@ -293,11 +298,11 @@ def _people(rng: np.random.Generator, n: int) -> dict[str, list]:
     return people
 
 
-def _make_households(rng: np.random.Generator, people: dict[str, list]) -> None:
-    # A fifth of the people live with the person before them: same surname and address, and half
-    # of those households share one phone (a landline).
+def _make_households(rng: np.random.Generator, people: dict[str, list], share: float) -> None:
+    # Some people live with the person before them: same surname and address, and half of those
+    # households share one phone (a landline).
     n = len(people["person_id"])
-    for i in np.flatnonzero(rng.random(n) < 0.2):
+    for i in np.flatnonzero(rng.random(n) < share):
         if i == 0:
             continue
         for column in ("last_name", "address_line1", "city", "state", "postal_code"):
