@@ -11,7 +11,21 @@ from adplan.lake import Lake
 from adplan.settings import get_settings
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["run"], ["demo"], ["sql"], ["setup"], ["airflow"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["generate"],
+        ["run"],
+        ["demo"],
+        ["sql"],
+        ["setup"],
+        ["airflow"],
+        ["match"],
+        ["attribute"],
+        ["cleanroom", "query"],
+    ],
+)
 def test_every_command_has_help(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0, result.output

@@ -174,6 +174,53 @@ def sql(query: str, output_format: str, limit: int) -> None:
 
 
 @main.command()
+@click.option(
+    "--schema-mapping",
+    "schema_mappings",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A CreateSchemaMapping JSON file (repeat for each input).",
+)
+@click.option(
+    "--workflow",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A CreateMatchingWorkflow JSON file (RULE_MATCHING or ML_MATCHING).",
+)
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    required=True,
+    metavar="NAME=PATH",
+    help="An input source: its name in the workflow and a CSV or Parquet file.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file (.csv or .parquet) in the service's output shape.",
+)
+def match(schema_mappings: tuple[Path, ...], workflow: Path, inputs: tuple[str, ...], out: Path) -> None:
+    """Resolve identities in files with an AWS Entity Resolution workflow, without Airflow."""
+    from adplan.matching import MatchingConfigError, MatchingInputError, match_files
+
+    named: dict[str, Path] = {}
+    for item in inputs:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"{item!r} is not NAME=PATH", param_hint="--input")
+        named[name] = Path(path)
+    try:
+        summary = match_files(list(schema_mappings), workflow, named, out)
+    except (MatchingConfigError, MatchingInputError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"wrote {out}")
+    click.echo(json.dumps({key: summary[key] for key in summary if key != "timings"}, indent=2, default=str))
+
+
+@main.command()
 def setup() -> None:
     """Prepare the local Airflow home (SQLite database) for this project."""
     from adplan import airflow_env
