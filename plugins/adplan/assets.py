@@ -13,7 +13,6 @@ from adplan.settings import get_settings
 __all__ = ["LANDING_SOURCES", "curated", "table_asset"]
 
 
-
 def table_asset(zone: str, table: str) -> Asset:
     """The Asset of a lake table, identified by its production location on both targets.
 

@@ -182,11 +182,8 @@ def _clean_text(value: Any) -> str:
 def _clean_list(value: Any) -> tuple[str, ...]:
     if value is None or isinstance(value, float):
         return ()
-    if isinstance(value, str):
-        # The audience stage stores lists as JSON arrays in a string column (segments.top_channels).
-        items = _json_list(value)
-    else:
-        items = list(value)
+    # The audience stage stores lists as JSON arrays in a string column (segments.top_channels).
+    items = _json_list(value) if isinstance(value, str) else list(value)
     cleaned = [text for text in (_clean_text(item) for item in items) if text]
     return tuple(dict.fromkeys(cleaned))[:MAX_LIST_ITEMS]
 
