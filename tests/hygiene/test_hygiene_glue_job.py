@@ -1,4 +1,4 @@
-"""The Glue job script is thin: it parses Glue's arguments and calls the package's run_source with them."""
+"""The generic Glue job script is thin: it parses Glue's arguments and calls adplan.jobs.run with them."""
 
 from __future__ import annotations
 
@@ -15,26 +15,27 @@ from typing import Any
 import pytest
 from hygiene_fixtures import CRM_CONTRACT, CRM_HEADER, DT, crm_row
 
-from adplan.hygiene import S3Lake
 from adplan.lake import Lake
 from adplan.settings import PROJECT_DIR
 
-JOB_PATH = PROJECT_DIR / "include" / "glue" / "hygiene_job.py"
+JOB_PATH = PROJECT_DIR / "include" / "glue" / "adplan_job.py"
 ARGV = [
-    "hygiene_job.py",
+    "adplan_job.py",
     "--JOB_NAME",
-    "adplan-hygiene",
-    "--source",
-    "crm_customers",
-    "--dt",
+    "adplan-job",
+    "--job",
+    "hygiene.ingest",
+    "--ds",
     DT,
-    "--lake_root",
+    "--params",
+    '{"source": "crm_customers"}',
+    "--lake",
     "s3://adplan-lake",
 ]
 
 
 def _load_job() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hygiene_job_under_test", JOB_PATH)
+    spec = importlib.util.spec_from_file_location("adplan_job_under_test", JOB_PATH)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -48,48 +49,35 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, list[dict[str, A
     job = _load_job()
     recorded: list[dict[str, Any]] = []
 
-    def fake_run_source(lake: Any, source: str, dt: str, **options: Any) -> dict[str, Any]:
-        recorded.append({"lake": lake, "source": source, "dt": dt, **options})
-        return {"reconciliation": {"rows_in": 0}, "curated": {"rows": 0}}
+    def fake_run(name: str, ds: str, params: dict[str, Any]) -> dict[str, Any]:
+        recorded.append({"job": name, "ds": ds, "params": params})
+        return {"rows_in": 0}
 
-    monkeypatch.setattr(job, "run_source", fake_run_source)
+    monkeypatch.setattr(job, "run", fake_run)
     return job, recorded
 
 
-def test_calls_run_source_with_the_parsed_arguments(calls: tuple[ModuleType, list[dict[str, Any]]]) -> None:
+def test_calls_the_registered_job_with_the_parsed_arguments(calls) -> None:
     job, recorded = calls
     job.main(ARGV)
     assert recorded == [
-        {
-            "lake": S3Lake("s3://adplan-lake"),
-            "source": "crm_customers",
-            "dt": DT,
-            "contracts": None,
-            "config": None,
-        }
+        {"job": "hygiene.ingest", "ds": DT, "params": {"source": "crm_customers", "lake": "s3://adplan-lake"}}
     ]
 
 
-def test_optional_locations_are_passed_through(calls: tuple[ModuleType, list[dict[str, Any]]]) -> None:
-    job, recorded = calls
-    job.main(
-        [
-            *ARGV,
-            "--contracts",
-            "s3://adplan-lake/config/contracts",
-            "--config",
-            "s3://adplan-lake/config/hygiene.yaml",
-        ]
-    )
-    assert recorded[0]["contracts"] == "s3://adplan-lake/config/contracts"
-    assert recorded[0]["config"] == "s3://adplan-lake/config/hygiene.yaml"
-
-
-def test_missing_argument_stops_the_job(calls: tuple[ModuleType, list[dict[str, Any]]]) -> None:
+def test_missing_argument_stops_the_job(calls) -> None:
     job, recorded = calls
     with pytest.raises(SystemExit):
-        job.main(["hygiene_job.py", "--source", "crm_customers"])
+        job.main(["adplan_job.py", "--job", "hygiene.ingest"])
     assert recorded == []
+
+
+def test_params_must_be_a_json_object(calls) -> None:
+    job, _ = calls
+    argv = [*ARGV]
+    argv[argv.index("--params") + 1] = "[1, 2]"
+    with pytest.raises(SystemExit, match="JSON object"):
+        job.main(argv)
 
 
 def test_uses_getresolvedoptions_on_glue(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,15 +87,14 @@ def test_uses_getresolvedoptions_on_glue(monkeypatch: pytest.MonkeyPatch) -> Non
         asked.append(names)
         return {name: argv[argv.index(f"--{name}") + 1] for name in names}
 
-    awsglue = types.ModuleType("awsglue")
-    utils = types.ModuleType("awsglue.utils")
-    utils.getResolvedOptions = get_resolved_options  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "awsglue", awsglue)
-    monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
-    job = _load_job()
-    arguments = job.parse_arguments([*ARGV, "--config", "s3://adplan-lake/config/hygiene.yaml"])
-    assert asked == [["source", "dt", "lake_root", "config"]]
-    assert arguments["lake_root"] == "s3://adplan-lake"
+    glue = types.ModuleType("awsglue")
+    glue_utils = types.ModuleType("awsglue.utils")
+    glue_utils.getResolvedOptions = get_resolved_options
+    monkeypatch.setitem(sys.modules, "awsglue", glue)
+    monkeypatch.setitem(sys.modules, "awsglue.utils", glue_utils)
+    arguments = _load_job().parse_arguments(ARGV)
+    assert asked == [["job", "ds", "params", "lake"]]
+    assert arguments["lake"] == "s3://adplan-lake"
 
 
 def test_runs_the_real_engine_on_a_local_lake(
@@ -129,25 +116,25 @@ def test_runs_the_real_engine_on_a_local_lake(
         CRM_HEADER + "\n" + crm_row() + "\n" + crm_row("X") + "\n",
     )
     job = _load_job()
-    job.main(
-        [
-            "hygiene_job.py",
-            "--source",
-            "crm_customers",
-            "--dt",
-            DT,
-            "--lake_root",
-            str(lake.root),
-            "--contracts",
-            str(contracts),
-            "--config",
-            str(config),
-        ]
-    )
+    params = {"source": "crm_customers", "contracts": str(contracts), "config": str(config)}
+    for job_name in ("hygiene.ingest", "hygiene.curate"):
+        job.main(
+            [
+                "adplan_job.py",
+                "--job",
+                job_name,
+                "--ds",
+                DT,
+                "--params",
+                json.dumps(params),
+                "--lake",
+                str(lake.root),
+            ]
+        )
     out = capsys.readouterr().out
-    printed = json.loads(out)
-    assert printed["reconciliation"]["rows_in"] == 2
-    assert printed["curated"]["rows"] == 1
+    ingested, curated = (json.loads(line) for line in out.splitlines())
+    assert ingested["rows_in"] == 2
+    assert curated["rows"] == 1
     assert "ann.lee" not in out  # counts only
     assert lake.partition_file("curated", "curated_crm_customers", DT).is_file()
 
