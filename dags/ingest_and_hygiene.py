@@ -21,7 +21,9 @@ For each landing source of the night's delivery (`landing/<source>/dt=<ds>/`):
 2. **curate** normalizes names, emails, phones, addresses and dates of birth the way AWS Entity
    Resolution does, adds SHA-256 hashes of email and phone, and publishes `curated_<source>`.
 
-**reconcile** records, per source, rows in = accepted + quarantined (`hygiene_reconciliation`).
+**reconcile** records, per source, rows in = accepted + quarantined (`hygiene_reconciliation`), and
+fails if any source's recorded counts disagree with its partitions. **update_catalog** runs the Glue
+crawler on aws (the DuckDB catalog views locally).
 
 Trigger with `sources` (comma-separated, or `all`) to rerun some sources for a date; a rerun replaces
 that date's partitions.
@@ -68,7 +70,8 @@ def ingest_and_hygiene():
         params={"selected": "{{ params.sources }}"},
         outlets=[table_asset("quarantine", "hygiene_reconciliation")],
     )
-    curated_tasks >> reconcile
+    update_catalog = b.catalog_refresh("update_catalog", "curated")
+    curated_tasks >> reconcile >> update_catalog
 
 
 ingest_and_hygiene()

@@ -88,3 +88,12 @@ def test_no_raw_pii_in_analytics_or_creative_zones(demo_home):
                 )
                 leaked = [email for email in list(emails)[:200] if email in text]
                 assert not leaked, f"{path} holds raw emails"
+
+
+def test_demo_writes_the_static_dashboard(demo_home):
+    home, output = demo_home
+    report = home / "lake" / "analytics" / "report" / f"dt={DS}" / "report.html"
+    assert f"dashboard (open in a browser): {report}" in output
+    html = report.read_text()
+    assert '<script src="http' not in html
+    assert "campaign" in html.lower()

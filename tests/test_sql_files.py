@@ -57,6 +57,7 @@ def rendered(tmp_path_factory):
         jobs.run("audiences.enrich_segments", DS)
         jobs.run("attribution.attribute", DS)
         jobs.run("attribution.plan_budget", DS)
+        jobs.run("insights.build_marts", DS)
         yield seen
     finally:
         patch.undo()

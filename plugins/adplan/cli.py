@@ -128,6 +128,9 @@ def demo(people: int, as_of: datetime, seed: int) -> None:
     for zone, table in warehouse.lake.tables():
         rows = con.execute(f"SELECT count(*) FROM \"{table}\" WHERE dt = '{run_date}'").fetchall()[0][0]
         click.echo(f"  {zone:<11} {table:<36} {rows:>10,}")
+    dashboard = warehouse.lake.root / "analytics" / "report" / f"dt={run_date}" / "report.html"
+    if dashboard.is_file():
+        click.echo(f"\ndashboard (open in a browser): {dashboard}")
     click.echo(
         f'\nlake: {warehouse.lake.root}\ncatalog: {warehouse.catalog_path}  (try: adplan sql "SHOW TABLES")'
     )
@@ -248,9 +251,11 @@ def _add_engine_commands() -> None:
     # Each engine owns its command group; imported here (cheap: click only) so `--help` lists them.
     from adplan.attribution.cli import attribute
     from adplan.cleanroom.cli import cleanroom
+    from adplan.insights.cli import report
 
     main.add_command(attribute)
     main.add_command(cleanroom)
+    main.add_command(report)
 
 
 _add_engine_commands()

@@ -16,6 +16,7 @@ JOBS: dict[str, str] = {
     "hygiene.ingest": "adplan.hygiene.jobs:ingest",
     "hygiene.curate": "adplan.hygiene.jobs:curate",
     "hygiene.reconcile": "adplan.hygiene.jobs:reconcile",
+    "warehouse.refresh_catalog": "adplan.warehouse:refresh_catalog_job",
     "identity.resolve": "adplan.matching.api:resolve_identities",
     "audiences.build_profiles": "adplan.audiences.jobs:build_profiles",
     "audiences.build_segments": "adplan.audiences.jobs:build_segments",
@@ -26,6 +27,9 @@ JOBS: dict[str, str] = {
     "attribution.plan_budget": "adplan.attribution.jobs:plan_budget",
     "cleanroom.prepare_tables": "adplan.cleanroom.jobs:prepare_tables",
     "cleanroom.run_analyses": "adplan.cleanroom.jobs:run_analyses",
+    "insights.build_marts": "adplan.insights.jobs:build_marts",
+    "insights.pacing_alerts": "adplan.insights.jobs:pacing_alerts",
+    "insights.export_report": "adplan.insights.jobs:export_report",
     "creative.generate": "adplan.creative.jobs:generate",
     "creative.model_response": "adplan.creative.jobs:model_response",
 }

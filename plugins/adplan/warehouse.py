@@ -78,6 +78,13 @@ class Warehouse:
         return self.connect().sql(sql)
 
 
+def refresh_catalog_job(ds: str, zone: str = "", **_) -> dict[str, object]:
+    """The local ``catalog_refresh`` step: the catalog file's views match the lake (all zones)."""
+    warehouse = Warehouse.from_settings()
+    warehouse.refresh_catalog()
+    return {"catalog": str(warehouse.catalog_path), "tables": len(warehouse.lake.tables())}
+
+
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
     with open(path, "a") as handle:

@@ -98,6 +98,25 @@ class AwsBuilders:
             **self._aws(),
         )
 
+    def catalog_refresh(
+        self,
+        task_id: str,
+        zone: str,
+        *,
+        outlets: Sequence[Asset] = (),
+    ):
+        from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
+
+        # Tables use partition projection on dt, so the crawler is for schema changes, not partitions.
+        return GlueCrawlerRunOperator(
+            task_id=task_id,
+            crawler_name=f"adplan-{zone}",
+            wait_for_completion=True,
+            deferrable=True,
+            outlets=list(outlets),
+            **self._aws(),
+        )
+
     def matching_job(
         self,
         task_id: str,

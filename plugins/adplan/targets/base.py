@@ -8,6 +8,7 @@ business:
 |---|---|---|
 | ``query`` | DuckDB, the SQL file transpiled by sqlglot | ``AthenaOperator`` (UNLOAD into the partition) |
 | ``job`` | the package function, in the worker | ``GlueJobOperator`` running the same function |
+| ``catalog_refresh`` | DuckDB catalog views | Glue crawler ``adplan-<zone>`` |
 | ``matching_job`` | rule / Splink matching engine | Entity Resolution ``StartMatchingJob`` + waiter |
 | ``protected_query`` | analysis-rule engine on DuckDB | Clean Rooms ``StartProtectedQuery`` + waiter |
 | ``state_machine_run`` | the job that stands in for the machine | Step Functions start + sensor |
@@ -47,6 +48,15 @@ class TaskBuilders(Protocol):
         outlets: Sequence[Asset] = (),
     ) -> Any:
         """Run a registered job (``adplan.jobs.JOBS``) for the run's ``ds`` with ``params``."""
+
+    def catalog_refresh(
+        self,
+        task_id: str,
+        zone: str,
+        *,
+        outlets: Sequence[Asset] = (),
+    ) -> Any:
+        """Bring the catalog up to date with a zone's tables (Glue crawler on aws, DuckDB views locally)."""
 
     def matching_job(
         self,

@@ -44,6 +44,15 @@ class LocalBuilders:
     ):
         return _job_task(task_id, job, params, outlets)
 
+    def catalog_refresh(
+        self,
+        task_id: str,
+        zone: str,
+        *,
+        outlets: Sequence[Asset] = (),
+    ):
+        return _job_task(task_id, "warehouse.refresh_catalog", {"zone": zone}, outlets)
+
     def matching_job(
         self,
         task_id: str,

@@ -1,0 +1,59 @@
+"""Campaign insights: KPI marts, pacing against the plan, and the dashboard everyone reads."""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag
+
+from adplan.assets import table_asset
+from adplan.dag_defaults import dag_kwargs
+from adplan.targets import builders
+
+DOC = """
+### Campaign insights
+
+Runs when attribution credits and segments are published.
+
+1. **marts**: `campaign_kpis_daily` (impressions, clicks, CTR, spend, CPM, CPC, conversions, CPA,
+   revenue and ROAS by the chosen attribution model, per day, campaign, channel, publisher and
+   creative), `campaign_pacing` (spend and impressions against the media plan to date, with a
+   projected end-of-flight figure) and `reach_frequency` (`sql/insights/`).
+2. **pacing**: lines in flight whose pacing is off plan by more than `pacing_threshold`; the list is
+   the task's XCom (campaign ids and money only).
+3. **dashboard**: the static report (`analytics/report/dt=<ds>/report.html`) locally, the QuickSight
+   SPICE datasets on aws. The live dashboard is the `adplan insights` page of the Airflow UI.
+"""
+
+b = builders()
+
+
+@dag(
+    dag_id="campaign_insights",
+    schedule=(table_asset("analytics", "attribution_credits") & table_asset("analytics", "segments")),
+    doc_md=DOC,
+    params={
+        "model": Param("linear", type="string", description="Attribution model behind conversions and ROAS."),
+        "pacing_threshold": Param(0.2, type="number", minimum=0, description="Share off plan that alerts."),
+    },
+    **dag_kwargs("insights", "dashboard"),
+)
+def campaign_insights():
+    marts = b.job(
+        "marts",
+        "insights.build_marts",
+        params={"model": "{{ params.model }}"},
+        outlets=[
+            table_asset("analytics", "campaign_kpis_daily"),
+            table_asset("analytics", "campaign_pacing"),
+            table_asset("analytics", "reach_frequency"),
+        ],
+    )
+    pacing = b.job("pacing", "insights.pacing_alerts", params={"threshold": "{{ params.pacing_threshold }}"})
+    dashboard = b.dashboard_refresh(
+        "dashboard",
+        ["campaign_kpis_daily", "campaign_pacing", "reach_frequency"],
+        local_job="insights.export_report",
+    )
+    marts >> [pacing, dashboard]
+
+
+campaign_insights()

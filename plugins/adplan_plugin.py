@@ -1,0 +1,1 @@
+from adplan.plugin import AdplanPlugin  # noqa: F401
