@@ -244,7 +244,9 @@ def airflow() -> None:
     click.echo("Airflow UI: http://localhost:8080  (user admin)")
     click.echo(f"Password file: {home / 'simple_auth_manager_passwords.json.generated'}")
     airflow_bin = Path(sys.executable).with_name("airflow")
-    os.execve(str(airflow_bin), [str(airflow_bin), "standalone"], dict(os.environ))
+    # standalone starts its components as `airflow ...` subprocesses: the venv's bin must be on PATH.
+    path = f"{airflow_bin.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.execve(str(airflow_bin), [str(airflow_bin), "standalone"], {**os.environ, "PATH": path})
 
 
 def _add_engine_commands() -> None:
