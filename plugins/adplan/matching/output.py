@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from adplan import sqlfiles
 from adplan.matching.config import GLUE_TABLE_ARN
 from adplan.matching.inputs import PreparedInputs, literal, quote
 
@@ -101,21 +102,6 @@ def source_name(input_source_arn: str) -> str:
     return table.removeprefix(CURATED_PREFIX)
 
 
-def identity_graph_sql(output_relation: str, columns: set[str]) -> str:
-    """SQL from an output relation to (source, record_id, person_id, match_rule, confidence)."""
-    source = (
-        "regexp_replace(regexp_replace(InputSourceARN, '^arn:aws[a-z-]*:glue:[^:]*:[^:]*:table/[^/]+/', ''), "
-        f"'^{CURATED_PREFIX}', '')"
-    )
-    match_rule = "CAST(MatchRule AS VARCHAR)" if "MatchRule" in columns else "NULL::VARCHAR"
-    confidence = "CAST(ConfidenceLevel AS DOUBLE)" if "ConfidenceLevel" in columns else "NULL::DOUBLE"
-    return f"""
-        SELECT {source} AS source, CAST(record_id AS VARCHAR) AS record_id, MatchID AS person_id,
-               {match_rule} AS match_rule, {confidence} AS confidence
-        FROM {output_relation}
-    """
-
-
 def build_identity_graph(
     dt: str,
     lake=None,
@@ -135,7 +121,11 @@ def build_identity_graph(
     try:
         relation = f"read_parquet({literal(str(source_file))}, hive_partitioning = false)"
         columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
-        path = lake.write_partition(zone, graph_table, dt, identity_graph_sql(relation, columns), con)
+        # The same SQL file builds the graph from the service's output on the aws target (Athena).
+        con.execute(f"CREATE VIEW {output_table} AS SELECT *, {literal(dt)} AS dt FROM {relation}")
+        technique = "rules" if "MatchRule" in columns else "ml"
+        query = sqlfiles.render_duckdb("identity/identity_graph.sql", dt, {"technique": technique})
+        path = lake.write_partition(zone, graph_table, dt, query, con)
         rows, people = con.execute(
             f"SELECT count(*), count(DISTINCT person_id) FROM read_parquet({literal(str(path))}, hive_partitioning = false)"
         ).fetchall()[0]
