@@ -69,6 +69,8 @@ def ingest_and_hygiene():
         "hygiene.reconcile",
         params={"selected": "{{ params.sources }}"},
         outlets=[table_asset("quarantine", "hygiene_reconciliation")],
+        # Sources left out of a UI-triggered run are skipped; the others still reconcile.
+        trigger_rule="none_failed",
     )
     update_catalog = b.catalog_refresh("update_catalog", "curated")
     curated_tasks >> reconcile >> update_catalog

@@ -79,6 +79,7 @@ class AwsBuilders:
         *,
         params: dict[str, Any] | None = None,
         outlets: Sequence[Asset] = (),
+        trigger_rule: str = "all_success",
     ):
         from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 
@@ -95,6 +96,7 @@ class AwsBuilders:
             wait_for_completion=True,
             deferrable=True,
             outlets=list(outlets),
+            trigger_rule=trigger_rule,
             **self._aws(),
         )
 

@@ -46,8 +46,13 @@ class TaskBuilders(Protocol):
         *,
         params: dict[str, Any] | None = None,
         outlets: Sequence[Asset] = (),
+        trigger_rule: str = "all_success",
     ) -> Any:
-        """Run a registered job (``adplan.jobs.JOBS``) for the run's ``ds`` with ``params``."""
+        """Run a registered job (``adplan.jobs.JOBS``) for the run's ``ds`` with ``params``.
+
+        A job that returns ``{"skipped": True}`` (a source not selected in the UI, say) ends as a
+        skipped task locally, so it publishes no asset event.
+        """
 
     def catalog_refresh(
         self,

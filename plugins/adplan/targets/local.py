@@ -41,8 +41,9 @@ class LocalBuilders:
         *,
         params: dict[str, Any] | None = None,
         outlets: Sequence[Asset] = (),
+        trigger_rule: str = "all_success",
     ):
-        return _job_task(task_id, job, params, outlets)
+        return _job_task(task_id, job, params, outlets, trigger_rule)
 
     def catalog_refresh(
         self,
@@ -100,13 +101,24 @@ class LocalBuilders:
         return _job_task(task_id, local_job, {"dataset_ids": list(dataset_ids)}, outlets)
 
 
-def _job_task(task_id: str, job: str, params: dict[str, Any] | None, outlets: Sequence[Asset]):
+def _job_task(
+    task_id: str,
+    job: str,
+    params: dict[str, Any] | None,
+    outlets: Sequence[Asset],
+    trigger_rule: str = "all_success",
+):
     # Job arguments are rendered by Airflow (op_kwargs are templated), so a DAG can pass
     # "{{ params.sources }}" and the job receives the value chosen in the UI.
-    @task(task_id=task_id, outlets=list(outlets))
+    @task(task_id=task_id, outlets=list(outlets), trigger_rule=trigger_rule)
     def run_job(job_params: dict[str, Any], **context) -> dict[str, Any]:
+        from airflow.exceptions import AirflowSkipException
+
         from adplan.jobs import run
 
-        return run(job, context["ds"], job_params)
+        result = run(job, context["ds"], job_params)
+        if isinstance(result, dict) and result.get("skipped"):
+            raise AirflowSkipException(f"{job}: not selected for this run")
+        return result
 
     return run_job(job_params=params or {})
