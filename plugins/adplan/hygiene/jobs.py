@@ -33,18 +33,7 @@ def ingest(
     contracts: str | None = None,
     config: str | None = None,
 ) -> dict[str, Any]:
-    if not is_selected(source, selected):
-        return {"source": source, "dt": ds, "skipped": True}
-    lake_object = lake_at(lake)
-    con = quiet_connection()
-    try:
-        as_storage(lake_object).prepare(con)
-        reconciliation = ingest_source(
-            lake_object, read_contract(source, contracts, con), ds, con=con, config=read_config(config, con)
-        )
-        return reconciliation.to_dict()
-    finally:
-        con.close()
+    return _run_step("ingest", ds, source, selected, lake, contracts, config)
 
 
 def curate(
@@ -55,15 +44,30 @@ def curate(
     contracts: str | None = None,
     config: str | None = None,
 ) -> dict[str, Any]:
+    return _run_step("curate", ds, source, selected, lake, contracts, config)
+
+
+def _run_step(
+    step: str,
+    ds: str,
+    source: str,
+    selected: str,
+    lake: str | None,
+    contracts: str | None,
+    config: str | None,
+) -> dict[str, Any]:
+    """One source's ingest or curate step, on the lake at ``lake`` (local folder or s3://)."""
     if not is_selected(source, selected):
         return {"source": source, "dt": ds, "skipped": True}
     lake_object = lake_at(lake)
     con = quiet_connection()
     try:
         as_storage(lake_object).prepare(con)
-        return curate_source(
-            lake_object, read_contract(source, contracts, con), ds, con=con, config=read_config(config, con)
-        )
+        contract = read_contract(source, contracts, con)
+        hygiene_config = read_config(config, con)
+        if step == "ingest":
+            return ingest_source(lake_object, contract, ds, con=con, config=hygiene_config).to_dict()
+        return curate_source(lake_object, contract, ds, con=con, config=hygiene_config)
     finally:
         con.close()
 
