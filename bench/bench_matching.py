@@ -67,7 +67,7 @@ def make_world(work: Path, people: int, seed: int) -> dict[str, Any]:
     con = duckdb.connect()
     events = lake.partition_file("curated", "curated_identity_events", DT)
     con.execute(
-        f"CREATE VIEW curated_identity_events AS SELECT * REPLACE ('{DT}' AS dt) "
+        f"CREATE VIEW curated_identity_events AS SELECT *, '{DT}' AS dt "
         f"FROM read_parquet('{events}', hive_partitioning = false)"
     )
     for id_column, table in (("device_id", "curated_ad_devices"), ("cookie_id", "curated_ad_cookies")):
