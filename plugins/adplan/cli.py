@@ -253,10 +253,12 @@ def _add_engine_commands() -> None:
     # Each engine owns its command group; imported here (cheap: click only) so `--help` lists them.
     from adplan.attribution.cli import attribute
     from adplan.cleanroom.cli import cleanroom
+    from adplan.infra.cli import infra
     from adplan.insights.cli import report
 
     main.add_command(attribute)
     main.add_command(cleanroom)
+    main.add_command(infra)
     main.add_command(report)
 
 
