@@ -5,6 +5,10 @@ folders, so concurrent tasks never contend for a database file. ``refresh_catalo
 views into ``$ADPLAN_HOME/warehouse.duckdb`` for people and tools (``adplan sql``, the DuckDB CLI);
 it runs under a file lock after each write.
 
+The lake may be local (``Lake``) or on S3 (``S3Lake``): ``Warehouse.at(location)`` gives the warehouse
+of either, the same views over ``s3://`` globs. An S3 lake's catalog is the Glue Data Catalog (its
+crawler), so that warehouse has no catalog file and ``refresh_catalog`` does nothing.
+
 Views expose ``dt`` as VARCHAR, as Athena's partition column is a string.
 """
 
@@ -19,13 +23,13 @@ from pathlib import Path
 
 import duckdb
 
-from adplan.lake import PARTITION_FILE, Lake
+from adplan.lake import Lake, S3Lake, lake_at
 
 
 @dataclass(frozen=True)
 class Warehouse:
-    lake: Lake
-    catalog_path: Path
+    lake: Lake | S3Lake
+    catalog_path: Path | None = None
 
     @classmethod
     def from_settings(cls) -> Warehouse:
@@ -34,8 +38,21 @@ class Warehouse:
         settings = get_settings()
         return cls(Lake(settings.lake_dir), settings.home / "warehouse.duckdb")
 
+    @classmethod
+    def at(cls, location: str | Path | None = None) -> Warehouse:
+        """The warehouse over the lake at ``location`` (``s3://...`` or a folder; None: the target's).
+
+        The settings' local lake keeps its catalog file; another folder or an S3 lake has none.
+        """
+        from adplan.settings import get_settings
+
+        lake = lake_at(location)
+        if isinstance(lake, Lake) and lake.root == get_settings().lake_dir:
+            return cls.from_settings()
+        return cls(lake, None)
+
     def view_sql(self, zone: str, table: str) -> str:
-        files = str(self.lake.table_dir(zone, table) / "dt=*" / PARTITION_FILE).replace("'", "''")
+        files = self.lake.table_glob(zone, table).replace("'", "''")
         return (
             f'CREATE OR REPLACE VIEW "{table}" AS SELECT * FROM read_parquet('
             f"'{files}', hive_partitioning = true, hive_types = {{'dt': 'VARCHAR'}}, union_by_name = true)"
@@ -53,11 +70,18 @@ class Warehouse:
         """A fresh in-memory connection with every lake table as a view."""
         config = {"threads": threads} if threads else {}
         con = duckdb.connect(config=config)
-        self.attach_views(con)
+        try:
+            self.lake.prepare(con)
+            self.attach_views(con)
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def refresh_catalog(self) -> None:
-        """Rewrite the catalog file's views to match the lake."""
+        """Rewrite the catalog file's views to match the lake (nothing to do without a catalog file)."""
+        if self.catalog_path is None:
+            return
         self.catalog_path.parent.mkdir(parents=True, exist_ok=True)
         with _file_lock(self.catalog_path.with_suffix(".lock")):
             con = _connect_with_retry(self.catalog_path)

@@ -30,6 +30,9 @@ see ``adplan.jobs``).
     current_expected_conversions, current_daily_spend, recommended_daily_spend, min_spend, max_spend,
     marginal_cpa, beyond_observed_spend, model, flight_days; and a ``TOTAL`` row.
 
+Both read and write the lake named by ``lake`` (``s3://bucket`` on the aws target's Glue job, a folder, or
+by default the target's lake), through ``Warehouse.at``: the same code on both targets.
+
 Parameters may arrive as strings from Airflow templates: integers and floats are coerced and ``""``,
 ``"None"`` or ``"null"`` mean None. Both jobs return counts and model figures, never personal data.
 """
@@ -331,6 +334,7 @@ def attribute(
     n_bootstrap: int | str = 200,
     sales_channels: str | Sequence[str] | None = None,
     threads: int | str | None = None,
+    lake: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """Attribute the conversions of the analysis window ending with ``ds`` (default: the last
@@ -343,6 +347,7 @@ def attribute(
     ``view_window_days`` narrow it for clicks / impressions. ``incrementality_unit``: "person" (one
     unit per person: exposures over their journeys, converted if any journey converted) or "journey".
     ``sales_channels``: only orders of these sales channels are conversions (default: all).
+    ``lake``: where to read and write (``s3://bucket`` or a folder; default: the target's lake).
     """
     ds = _ds(ds)
     windows = _windows(lookback_days, click_window_days, view_window_days, analysis_days)
@@ -354,7 +359,7 @@ def attribute(
     channels_filter = _list(sales_channels)
     analysis = windows["analysis_days"] or windows["lookback_days"]
 
-    warehouse = Warehouse.from_settings()
+    warehouse = Warehouse.at(lake)
     con = warehouse.connect(_int(threads, "threads", optional=True, minimum=1))
     notes: list[str] = []
     try:
@@ -373,10 +378,12 @@ def attribute(
         con.close()
 
     incrementality_frame = incrementality_table(lift, unit)
-    lake = warehouse.lake
-    lake.write_partition(ZONE, CREDITS_TABLE, ds, _arrow(credits, CREDITS_SCHEMA))
-    lake.write_partition(ZONE, INCREMENTALITY_TABLE, ds, _arrow(incrementality_frame, INCREMENTALITY_SCHEMA))
-    lake.write_partition(ZONE, ROAS_TABLE, ds, _arrow(roas, ROAS_SCHEMA))
+    target = warehouse.lake
+    target.write_partition(ZONE, CREDITS_TABLE, ds, _arrow(credits, CREDITS_SCHEMA))
+    target.write_partition(
+        ZONE, INCREMENTALITY_TABLE, ds, _arrow(incrementality_frame, INCREMENTALITY_SCHEMA)
+    )
+    target.write_partition(ZONE, ROAS_TABLE, ds, _arrow(roas, ROAS_SCHEMA))
     warehouse.refresh_catalog()
 
     attributed = int(paths["total_conversions"].sum()) if len(paths) else 0
@@ -587,6 +594,7 @@ def plan_budget(
     direct_channel: str = "direct",
     incrementality_unit: str = "person",
     threads: int | str | None = None,
+    lake: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """Recommend how to split the next flight's budget across channels -> ``budget_recommendation``.
@@ -598,7 +606,7 @@ def plan_budget(
     to linear's, both computed as ``attribute`` computes them for ``ds`` with the same ``lookback_days``,
     ``click_window_days``, ``view_window_days`` and ``incrementality_unit`` (self-contained: it does not
     read ``attribute``'s tables, so any ``models`` choice there is fine). ``total_budget`` defaults to the spend of the last ``flight_days`` up to ``ds``; every channel gets
-    between ``min_share`` and ``max_share`` of it.
+    between ``min_share`` and ``max_share`` of it. ``lake``: as for ``attribute``.
     """
     ds = _ds(ds)
     flight = _int(flight_days, "flight_days", minimum=1)
@@ -621,7 +629,7 @@ def plan_budget(
     if not 0 < interval < 1:
         raise ValueError(f"ci must be between 0 and 1, not {interval}")
 
-    warehouse = Warehouse.from_settings()
+    warehouse = Warehouse.at(lake)
     con = warehouse.connect(_int(threads, "threads", optional=True, minimum=1))
     try:
         require_tables(con, [*INPUT_TABLES, "curated_spend"], ds)

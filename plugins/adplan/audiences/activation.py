@@ -5,9 +5,13 @@ of the destination's identifiers. The identifiers are SHA-256 hex computed in SQ
 (``sql/audiences/activation_identifiers.sql``); before a file is written every value is checked again to
 be 64 lowercase hex characters, so raw personal data can't reach a file even if the SQL changes.
 
-Layout (written whole or not at all with ``adplan.lake.atomic_directory``)::
+Layout, on the local lake or on S3 (``s3://<bucket>/analytics/...`` on the aws target)::
 
     <lake>/analytics/activation/<destination>/<segment_id>/dt=<ds>/part-00000.csv ... manifest.json
+
+The files are written to a local staging folder and published with the lake's ``publish_directory``:
+locally the folder replaces the previous one whole; on S3 the parts are uploaded, then the manifest (which
+lists them), then the previous version's other objects are deleted. A rerun replaces, never adds.
 
 Files are cut to the destination's limits (activation.yaml) and rows are sorted by their hashes, which
 orders them arbitrarily but reproducibly. The manifest reconciles the export with the segment:
@@ -29,7 +33,7 @@ import pyarrow.csv as pacsv
 
 from adplan import sqlfiles
 from adplan.audiences.config import HASH_METHOD, IDENTIFIERS, Destination
-from adplan.lake import Lake, atomic_directory
+from adplan.lake import Lake, S3Lake
 
 IDENTIFIERS_TABLE = "audience_activation_identifiers"
 MANIFEST = "manifest.json"
@@ -63,13 +67,19 @@ def build_identifiers_table(con: duckdb.DuckDBPyConnection, ds: str, table: str 
     return table
 
 
-def export_directory(lake: Lake, destination_id: str, segment_id: str, ds: str) -> Path:
-    return lake.zone_dir("analytics") / "activation" / destination_id / segment_id / f"dt={ds}"
+def export_relative(destination_id: str, segment_id: str, ds: str) -> str:
+    """The export's folder inside the lake."""
+    return f"analytics/activation/{destination_id}/{segment_id}/dt={ds}"
+
+
+def export_directory(lake: Lake | S3Lake, destination_id: str, segment_id: str, ds: str) -> str:
+    """The export's location: a local path or an ``s3://`` URL."""
+    return lake.location(export_relative(destination_id, segment_id, ds))
 
 
 def export_segment(
     con: duckdb.DuckDBPyConnection,
-    lake: Lake,
+    lake: Lake | S3Lake,
     ds: str,
     segment_id: str,
     destination: Destination,
@@ -81,8 +91,8 @@ def export_segment(
     counts = _reconciliation(con, segment_id, destination, members_table, identifiers_table)
     rows = _export_rows(con, segment_id, destination, members_table, identifiers_table)
     check_hashed(rows)
-    target = export_directory(lake, destination.id, segment_id, ds)
-    with atomic_directory(target) as staging:
+    relative = export_relative(destination.id, segment_id, ds)
+    with lake.publish_directory(relative, last=(MANIFEST,)) as staging:
         files = _write_parts(rows, destination, staging)
         manifest = _manifest(ds, segment_id, destination, files, counts)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -90,7 +100,7 @@ def export_segment(
         destination=destination.id,
         platform=destination.platform,
         segment_id=segment_id,
-        path=str(target.relative_to(lake.root)),
+        path=relative,
         files=len(files),
         exported=counts["exported"],
         segment_size=counts["segment_size"],

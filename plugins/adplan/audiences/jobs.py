@@ -1,8 +1,10 @@
 """Audience jobs: the entry points a task runs (``fn(ds, **params) -> dict``, see ``adplan.jobs``).
 
-Each job reads the lake through ``Warehouse.from_settings().connect()``, writes its tables as partitions of
-the analytics zone with ``Lake.write_partition``, refreshes the catalog, and returns a small summary
-(counts, model figures; never personal data), which becomes the task's XCom.
+Each job reads the lake through ``Warehouse.at(lake).connect()``, writes its tables as partitions of
+the analytics zone with the lake's ``write_partition``, refreshes the catalog (local lake), and returns a
+small summary (counts, model figures; never personal data), which becomes the task's XCom. ``lake`` is
+``s3://bucket`` on the aws target (the Glue job passes it), a folder, or by default the target's lake: the
+same code reads and writes both.
 
 Tables written (partition dt = ds): profiles; segments, segment_members, segment_overlap;
 lookalike_scores; segment_enrichment; activation_exports (plus the export files and lookalike model JSON).
@@ -26,7 +28,7 @@ from adplan.audiences.config import (
     load_segments_config,
     parse_selection,
 )
-from adplan.lake import atomic_file
+from adplan.lake import Lake
 from adplan.warehouse import Warehouse
 
 ZONE = "analytics"
@@ -44,10 +46,11 @@ def build_profiles(
     include_publisher_attributes: bool = True,
     config_path: str | None = None,
     threads: int | None = None,
+    lake: str | None = None,
 ) -> dict[str, Any]:
     """Unified profiles of ``ds`` -> table ``profiles``."""
     config = load_segments_config(config_path)
-    warehouse = Warehouse.from_settings()
+    warehouse = Warehouse.at(lake)
     con = warehouse.connect(threads)
     try:
         _require_tables(con, ["identity_graph", "curated_orders", "curated_crm_customers"], ds)
@@ -68,6 +71,7 @@ def build_segments(
     clusters: bool | None = None,
     config_path: str | None = None,
     threads: int | None = None,
+    lake: str | None = None,
 ) -> dict[str, Any]:
     """Segments of ``ds`` -> tables ``segments``, ``segment_members``, ``segment_overlap``.
 
@@ -75,17 +79,17 @@ def build_segments(
     Clusters are built with "all" unless ``clusters`` is given.
     """
     config = load_segments_config(config_path)
-    warehouse = Warehouse.from_settings()
-    lake = warehouse.lake
+    warehouse = Warehouse.at(lake)
+    store = warehouse.lake
     con = warehouse.connect(threads)
     try:
         _materialize_partition(con, "profiles", ds, PROFILES_DS_TABLE)
         result = segment_engine.build_segments(
             con, PROFILES_DS_TABLE, config, segments=segments, clusters=clusters
         )
-        lake.write_partition(ZONE, "segment_members", ds, f"SELECT * FROM {result.members_table}", con)
-        lake.write_partition(ZONE, "segments", ds, result.segments)
-        lake.write_partition(ZONE, "segment_overlap", ds, result.overlap)
+        store.write_partition(ZONE, "segment_members", ds, f"SELECT * FROM {result.members_table}", con)
+        store.write_partition(ZONE, "segments", ds, result.segments)
+        store.write_partition(ZONE, "segment_overlap", ds, result.overlap)
         members = con.execute(f"SELECT count(*) FROM {result.members_table}").fetchall()[0][0]
     finally:
         con.close()
@@ -109,6 +113,7 @@ def score_lookalikes(
     holdout_share: float | None = None,
     config_path: str | None = None,
     threads: int | None = None,
+    lake: str | None = None,
 ) -> dict[str, Any]:
     """Lookalike scores of publisher audience members for each seed segment -> table ``lookalike_scores``.
 
@@ -122,8 +127,8 @@ def score_lookalikes(
         raise ValueError("score_lookalikes needs seed_segment (or lookalike.seed_segment in segments.yaml)")
     exclude_customers = settings.exclude_customers if exclude_customers is None else exclude_customers
     holdout_share = settings.holdout_share if holdout_share is None else holdout_share
-    warehouse = Warehouse.from_settings()
-    lake = warehouse.lake
+    warehouse = Warehouse.at(lake)
+    store = warehouse.lake
     con = warehouse.connect(threads)
     try:
         _materialize_partition(con, "profiles", ds, PROFILES_DS_TABLE)
@@ -141,8 +146,8 @@ def score_lookalikes(
             )
             scored.append(ranked)
             models[seed] = _model_summary(model, ranked)
-            _save_model(lake, seed, ds, model)
-        lake.write_partition(ZONE, "lookalike_scores", ds, pd.concat(scored, ignore_index=True))
+            _save_model(store, seed, ds, model)
+        store.write_partition(ZONE, "lookalike_scores", ds, pd.concat(scored, ignore_index=True))
     finally:
         con.close()
     warehouse.refresh_catalog()
@@ -157,31 +162,39 @@ def enrich_segments(
     member: str = "advertiser",
     min_customers: int = enrichment.DEFAULT_MIN_CUSTOMERS,
     threads: int | None = None,
+    lake: str | None = None,
 ) -> dict[str, Any]:
     """Publisher interest enrichment of segments through the clean room -> table ``segment_enrichment``.
 
     Without ``run_query`` the local clean-room engine (``adplan.cleanroom``) runs the list query on the
-    warehouse, which must hold the configured tables' data (cr_advertiser_customers, cr_publisher_audience).
+    warehouse, which must hold the configured tables' data (cr_advertiser_customers, cr_publisher_audience);
+    it keeps its privacy-budget state and query results in the local lake's cleanrooms zone, so on an S3
+    lake a ``run_query`` (over AWS Clean Rooms) is required.
     """
-    warehouse = Warehouse.from_settings()
-    lake = warehouse.lake
+    warehouse = Warehouse.at(lake)
+    store = warehouse.lake
     wanted = parse_selection(segments)
     if run_query is not None:
         summary = enrichment.enrich_segments(run_query, wanted, min_customers=min_customers)
+    elif not isinstance(store, Lake):
+        raise ValueError(
+            f"enrich_segments on {store.root} needs a run_query over AWS Clean Rooms: the local clean-room "
+            "engine keeps its state in a local lake"
+        )
     else:
         from adplan.cleanroom import CleanRoom, load_collaboration
 
         con = warehouse.connect(threads)
-        output_dir = lake.zone_dir("cleanrooms") / "protected_queries"
+        output_dir = store.zone_dir("cleanrooms") / "protected_queries"
         try:
             with CleanRoom(
-                load_collaboration(), con, state_dir=lake.zone_dir("cleanrooms") / "state"
+                load_collaboration(), con, state_dir=store.zone_dir("cleanrooms") / "state"
             ) as room:
                 runner = enrichment.cleanroom_query_runner(room, output_dir, member)
                 summary = enrichment.enrich_segments(runner, wanted, min_customers=min_customers)
         finally:
             con.close()
-    lake.write_partition(ZONE, "segment_enrichment", ds, summary)
+    store.write_partition(ZONE, "segment_enrichment", ds, summary)
     warehouse.refresh_catalog()
     return {
         "table": "segment_enrichment",
@@ -198,23 +211,24 @@ def export_activation(
     *,
     config_path: str | None = None,
     threads: int | None = None,
+    lake: str | None = None,
 ) -> dict[str, Any]:
     """Hashed-identifier files per segment and destination -> files + table ``activation_exports``."""
     config = load_activation_config(config_path)
     chosen_destinations = config.select(destinations)
-    warehouse = Warehouse.from_settings()
-    lake = warehouse.lake
+    warehouse = Warehouse.at(lake)
+    store = warehouse.lake
     con = warehouse.connect(threads)
     try:
         _materialize_partition(con, "segment_members", ds, MEMBERS_DS_TABLE)
         segment_ids = _chosen_segments(con, segments)
         activation.build_identifiers_table(con, ds)
         summaries = [
-            activation.export_segment(con, lake, ds, segment_id, destination, members_table=MEMBERS_DS_TABLE)
+            activation.export_segment(con, store, ds, segment_id, destination, members_table=MEMBERS_DS_TABLE)
             for segment_id in segment_ids
             for destination in chosen_destinations
         ]
-        lake.write_partition(ZONE, "activation_exports", ds, activation.summaries_table(summaries))
+        store.write_partition(ZONE, "activation_exports", ds, activation.summaries_table(summaries))
     finally:
         con.close()
     warehouse.refresh_catalog()
@@ -276,10 +290,10 @@ def _model_summary(model: lookalike.LookalikeModel, ranked: pd.DataFrame) -> dic
     }
 
 
-def _save_model(lake, seed: str, ds: str, model: lookalike.LookalikeModel) -> None:
-    target = lake.zone_dir(ZONE) / "lookalike_models" / seed / f"dt={ds}" / "model.json"
-    with atomic_file(target) as tmp:
-        tmp.write_text(json.dumps(model.to_dict()), encoding="utf-8")
+def _save_model(store, seed: str, ds: str, model: lookalike.LookalikeModel) -> None:
+    """The model as JSON at analytics/lookalike_models/<seed>/dt=<ds>/model.json (replaced on a rerun)."""
+    relative = f"{ZONE}/lookalike_models/{seed}/dt={ds}/model.json"
+    store.write_bytes(relative, json.dumps(model.to_dict()).encode("utf-8"))
 
 
 def _segment_people(con: duckdb.DuckDBPyConnection, segment_id: str) -> np.ndarray:

@@ -165,7 +165,11 @@ def add_cluster_members(
     population = compile_rule("clusters.population", settings.population, columns)
     features = _numeric(expand_columns(settings.features, list(columns)), columns, "clusters.features")
     selected = ", ".join(f'CAST("{name}" AS DOUBLE)' for name in features)
-    rows = con.execute(f"SELECT person_id, {selected} FROM {profiles_table} WHERE {population}").fetchnumpy()
+    # Ordered: the fit samples rows by position, and a parallel scan returns them in any order, so without
+    # it a rerun on the same profiles could pick another sample, and another k.
+    rows = con.execute(
+        f"SELECT person_id, {selected} FROM {profiles_table} WHERE {population} ORDER BY person_id"
+    ).fetchnumpy()
     person_ids = rows.pop("person_id")
     matrix = (
         np.column_stack([_floats(values) for values in rows.values()])

@@ -14,15 +14,14 @@ The ``ingest_and_hygiene`` DAG runs ``hygiene.ingest`` and ``hygiene.curate`` pe
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from adplan.hygiene.curate import curate_source
 from adplan.hygiene.ingest import ingest_source, quiet_connection
 from adplan.hygiene.pipeline import read_config, read_contract
 from adplan.hygiene.reconcile import reconcile_date
-from adplan.hygiene.storage import S3Lake, as_storage
-from adplan.lake import Lake
+from adplan.hygiene.storage import as_storage
+from adplan.lake import lake_at
 
 
 def ingest(
@@ -91,11 +90,4 @@ def is_selected(source: str, selected: str) -> bool:
     return not chosen or "all" in chosen or source in chosen
 
 
-def lake_at(location: str | None) -> Lake | S3Lake:
-    """The lake at ``location``, or the target's lake from the settings."""
-    if location is None:
-        from adplan.settings import get_settings
-
-        settings = get_settings()
-        return S3Lake(settings.s3_lake) if settings.target == "aws" else Lake(settings.lake_dir)
-    return S3Lake(location) if location.startswith("s3://") else Lake(Path(location))
+__all__ = ["curate", "ingest", "is_selected", "lake_at", "reconcile"]
