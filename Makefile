@@ -7,7 +7,7 @@ INSTALLED  := $(VENV)/.installed
 AIRFLOW_DB := .airflow/airflow.db
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test lint format airflow clean
+.PHONY: help install demo test lint format airflow clean browser
 
 help:
 	@echo "make demo     generate the sample agency world and run every DAG on the local target"
@@ -42,7 +42,15 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint $(AIRFLOW_DB)
+# Headless Chromium for the browser tests (tests/insights/test_insights_browser.py): Debian's package,
+# installed only when it is missing (needs root, as CI runs). The tests fail without it.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
+
+test: lint $(AIRFLOW_DB) browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 airflow: $(AIRFLOW_DB)

@@ -56,6 +56,7 @@ ANALYSES = {
         None,
     ),
     "conversions by campaign (custom, DP template)": ("agency", None, "conversions_by_campaign"),
+    "exposed vs unexposed by creative (custom)": ("agency", None, "conversions_by_creative"),
 }
 
 

@@ -17,8 +17,10 @@ Runs when attribution credits and segments are published.
    revenue and ROAS by the chosen attribution model, per day, campaign, channel, publisher and
    creative), `campaign_pacing` (spend and impressions against the media plan to date, with a
    projected end-of-flight figure) and `reach_frequency` (`sql/insights/`).
-2. **pacing**: lines in flight whose pacing is off plan by more than `pacing_threshold`; the list is
-   the task's XCom (campaign ids and money only).
+2. **pacing**: lines in flight whose spend to date is off plan by more than the share in
+   `include/config/alerts.yaml` (or this run's `pacing_threshold`) are sent to that file's channels
+   (task log, SNS, Slack webhook) by `PacingAlertNotifier`; the report is the task's XCom (campaign
+   ids and money only).
 3. **dashboard**: the static report (`analytics/report/dt=<ds>/report.html`) locally, the QuickSight
    SPICE datasets on aws. The live dashboard is the `adplan insights` page of the Airflow UI.
 """
@@ -32,7 +34,12 @@ b = builders()
     doc_md=DOC,
     params={
         "model": Param("linear", type="string", description="Attribution model behind conversions and ROAS."),
-        "pacing_threshold": Param(0.2, type="number", minimum=0, description="Share off plan that alerts."),
+        "pacing_threshold": Param(
+            None,
+            type=["null", "number"],
+            minimum=0,
+            description="Share off plan that alerts (empty: pacing.threshold of include/config/alerts.yaml).",
+        ),
     },
     **dag_kwargs("insights", "dashboard"),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag
 
 from adplan.assets import curated, table_asset
+from adplan.cleanroom.analyses import ANALYSES
 from adplan.dag_defaults import dag_kwargs
 from adplan.targets import builders
 
@@ -15,20 +16,24 @@ Runs when a new identity graph and publisher audience are published, and on the 
 
 1. **prepare**: each member's configured tables (`include/config/collaboration.yaml`, in the shape
    of AWS Clean Rooms' configured tables and `AnalysisRulePolicy`): hashed identifiers only.
-2. **analyses**: the standard agency analyses as protected queries (`sql/cleanroom/analyses/`):
-   audience overlap on hashed identifiers, overlap by segment, reach and frequency of a campaign's
-   impressions among the advertiser's customers, conversions of exposed vs unexposed customers by
-   creative, and enrichment of a segment with publisher interests through a LIST rule. Each query is
-   checked against every table's analysis rule; a refused query fails with the service's error code
-   and message and returns nothing; output rows below the aggregation threshold are dropped.
+2. **one protected query per analysis** (`adplan.cleanroom.analyses`): audience overlap on hashed
+   identifiers, overlap by segment, reach and frequency of a campaign's impressions among the
+   advertiser's customers (SQL files in `sql/cleanroom/analyses/`), conversions by campaign
+   (differentially private template, spends privacy budget on every run), conversions of exposed vs
+   unexposed customers by creative (template), and enrichment of a segment with publisher interests
+   through a LIST rule (run by the advertiser). Each query is checked against every table's analysis
+   rule; a refused query fails with the service's error code and message and returns nothing; output
+   rows below the aggregation threshold are dropped. On `aws` each is a Clean Rooms
+   `StartProtectedQuery` (deferrable) in this deployment's membership, rendered from the same file or
+   template; on `local` the same analysis runs on the local engine.
 
-Results: `cleanroom_results_<analysis>`. **segment_enrichment** describes each advertiser segment
-by the publisher's interests through the LIST rule (`segment_enrichment`), never pulling publisher
-rows out. The conversions analysis runs the collaboration's differentially private analysis
-template, which spends privacy budget on every run.
+Results: `cleanrooms/results/dt=<ds>/<analysis>/` as the service writes them, and (local)
+`cleanroom_results_<analysis>`. **segment_enrichment** describes each advertiser segment by the
+publisher's interests through the LIST rule, never pulling publisher rows out.
+
+Params: `lookback_days` (conversion window), `campaign_id` (one campaign, or all), `segments`
+(advertiser segments for overlap and enrichment, or all).
 """
-
-ANALYSES = ("audience_overlap", "overlap_by_segment", "reach_frequency", "conversions", "enrichment")
 
 b = builders()
 
@@ -42,25 +47,30 @@ b = builders()
     ),
     doc_md=DOC,
     params={
-        "analyses": Param("all", type="string", description="Analyses to run, comma-separated, or 'all'."),
-        "member": Param("agency", enum=["agency", "advertiser"], description="The querying member."),
+        "lookback_days": Param(28, type="integer", minimum=1, description="Conversion window, in days."),
+        "campaign_id": Param("", type="string", description="One campaign, or empty for all."),
+        "segments": Param([], type="array", description="Advertiser segments, or empty for all."),
     },
     **dag_kwargs("cleanroom"),
 )
 def clean_room_collaboration():
     prepare = b.job("prepare", "cleanroom.prepare_tables")
-    analyses = b.job(
-        "analyses",
-        "cleanroom.run_analyses",
-        params={"analyses": "{{ params.analyses }}", "member": "{{ params.member }}"},
-        outlets=[table_asset("cleanrooms", f"cleanroom_results_{name}") for name in ANALYSES],
-    )
+    analyses = [
+        b.protected_query(
+            name,
+            name,
+            member="agency",
+            result_format="PARQUET",
+            outlets=[table_asset("cleanrooms", f"cleanroom_results_{name}")],
+        )
+        for name in ANALYSES
+    ]
     enrichment = b.job(
         "segment_enrichment",
         "audiences.enrich_segments",
         outlets=[table_asset("analytics", "segment_enrichment")],
     )
-    prepare >> [analyses, enrichment]
+    prepare >> [*analyses, enrichment]
 
 
 clean_room_collaboration()

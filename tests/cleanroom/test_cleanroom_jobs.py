@@ -231,3 +231,43 @@ def test_a_failed_query_raises_with_its_error(home, monkeypatch):
     assert raised.value.status == "FAILED"
     assert raised.value.code
     assert not home["lake"].partitions("cleanrooms", "cleanroom_results_leaky")
+
+
+def test_one_analysis_as_its_own_protected_query(home):
+    summary = cr_jobs.run_protected_query(
+        DS, "reach_frequency", params={"campaign_id": "CMP1"}, result_format="CSV"
+    )
+    assert (summary["analysis"], summary["status"], summary["member"]) == (
+        "reach_frequency",
+        "SUCCESS",
+        "agency",
+    )
+    assert summary["location"].endswith(f"/{summary['query_id']}/result.csv")
+    frame = read(home["lake"], "cleanrooms", "cleanroom_results_reach_frequency")
+    assert len(frame) == summary["rows"] > 0
+    assert (frame["reach"] >= minimum_threshold()).all()
+
+
+def test_conversions_by_creative_drops_rows_without_an_unexposed_baseline(home):
+    # Every consenting customer here saw an impression: no unexposed baseline of 100, so no row leaves.
+    summary = cr_jobs.run_protected_query(DS, "conversions_by_creative")
+    assert summary["status"] == "SUCCESS"
+    assert summary["rows"] == 0
+    frame = read(home["lake"], "cleanrooms", "cleanroom_results_conversions_by_creative")
+    assert "exposed_conversion_rate" in frame.columns and frame.empty
+
+
+def test_local_builder_runs_the_job_for_one_analysis():
+    from airflow.sdk import DAG
+
+    from adplan.cleanroom.analyses import ANALYSES
+    from adplan.dag_defaults import dag_kwargs
+    from adplan.targets import builders
+
+    with DAG("t", **dag_kwargs()) as dag:
+        builders("local").protected_query("conversions_by_creative", "conversions_by_creative")
+        builders("local").protected_query("overlap", "audience_overlap")
+    task = dag.get_task("conversions_by_creative")
+    assert type(task).__name__ == "_PythonDecoratedOperator"
+    assert task.op_kwargs == {"parameters": dict(ANALYSES["conversions_by_creative"].parameters)}
+    assert dag.get_task("overlap").op_kwargs == {"parameters": {}}

@@ -47,7 +47,15 @@ def _impressions(rows: list[tuple]) -> pa.Table:
     return pa.table(columns)
 
 
-def write_world(lake: Lake, *, credits: bool = True, identity: bool = True, audiences: bool = False) -> None:
+def write_world(
+    lake: Lake,
+    *,
+    credits: bool = True,
+    identity: bool = True,
+    audiences: bool = False,
+    extras: bool = False,
+) -> None:
+    """Write the world; ``extras`` adds the other use cases' tables so that every dashboard chart draws."""
     cur = "curated"
     lake.write_partition(
         cur,
@@ -233,3 +241,81 @@ def write_world(lake: Lake, *, credits: bool = True, identity: bool = True, audi
                 }
             ),
         )
+    if extras:
+        write_extras(lake)
+
+
+def write_extras(lake: Lake) -> None:
+    """channel_roas, budget_recommendation, quarantine and hygiene_reconciliation (small, hand-made)."""
+    lake.write_partition(
+        "analytics",
+        "channel_roas",
+        DS,
+        pa.table(
+            {
+                "model": ["linear", "linear", "linear", "last_touch"],
+                "channel": ["search", "display", "search", "search"],
+                "campaign_id": [None, None, "C1", None],
+                "spend": [3.0, 4.0, 3.0, 3.0],
+                "conversions": [2.0, 1.0, 2.0, 1.0],
+                "value": [20.0, 12.0, 20.0, 5.0],
+                "roas": [20 / 3, 3.0, 20 / 3, 5 / 3],
+                "cpa": [1.5, 4.0, 1.5, 3.0],
+            },
+            schema=pa.schema(
+                [
+                    ("model", pa.string()),
+                    ("channel", pa.string()),
+                    ("campaign_id", pa.string()),
+                    ("spend", pa.float64()),
+                    ("conversions", pa.float64()),
+                    ("value", pa.float64()),
+                    ("roas", pa.float64()),
+                    ("cpa", pa.float64()),
+                ]
+            ),
+        ),
+    )
+    lake.write_partition(
+        "analytics",
+        "budget_recommendation",
+        DS,
+        pa.table(
+            {
+                "channel": ["display", "search", "TOTAL"],
+                "current_spend": [4.0, 3.0, 7.0],
+                "recommended_spend": [2.5, 4.5, 7.0],
+                "change": [-1.5, 1.5, 0.0],
+                "expected_conversions": [0.8, 2.6, 3.4],
+            }
+        ),
+    )
+    lake.write_partition(
+        "quarantine",
+        "quarantine",
+        DS,
+        pa.table(
+            {
+                "source": ["orders", "orders", "crm_customers"],
+                "file": ["orders.csv", "orders.csv", "crm.csv"],
+                "row": [3, 7, 2],
+                "field": ["amount", "email", "phone"],
+                "reason": ["out_of_bounds", "bad_pattern", "bad_pattern"],
+            }
+        ),
+    )
+    lake.write_partition(
+        "quarantine",
+        "hygiene_reconciliation",
+        DS,
+        pa.table(
+            {
+                "source": ["crm_customers", "orders"],
+                "rows_in": [10, 20],
+                "accepted": [9, 18],
+                "quarantined": [1, 2],
+                "rejected_share": [0.1, 0.1],
+                "passed": [True, True],
+            }
+        ),
+    )

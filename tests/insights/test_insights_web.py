@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from insights_world import DS
 
 from adplan.insights.web import create_app
-from adplan.settings import PROJECT_DIR, get_settings
+from adplan.settings import PROJECT_DIR
 
 
 @pytest.fixture
@@ -53,11 +53,8 @@ def test_csv_export(client):
     )  # no data yet
 
 
-def test_aws_target_is_not_built_yet(world, monkeypatch):
-    monkeypatch.setenv("ADPLAN_TARGET", "aws")
-    get_settings.cache_clear()
-    response = TestClient(create_app()).get("/api/kpis")
-    assert response.status_code == 503 and "Athena" in response.json()["detail"]
+def test_bad_date_is_a_bad_request(client):
+    assert client.get("/api/kpis", params={"ds": "2026-03-10' OR 1=1 --"}).status_code == 400
 
 
 def test_plugin_is_discoverable():

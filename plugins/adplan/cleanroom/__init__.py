@@ -13,24 +13,36 @@ Public API::
                                parameters={"start_date": "2024-01-01"}, analysis_template="...")
     room.get_protected_query(record["id"])
 
-The engine imports neither Airflow nor boto3.
+The engine imports neither Airflow nor boto3. Its names are imported on first use (PEP 562), so that
+``adplan.cleanroom.analyses`` (the analysis registry, read when a DAG file is parsed) costs no sqlglot,
+DuckDB or numpy import.
 """
 
-from adplan.cleanroom.checker import CheckedQuery, QueryChecker
-from adplan.cleanroom.config import (
-    AggregationRule,
-    AnalysisTemplate,
-    Collaboration,
-    ConfiguredTable,
-    CustomRule,
-    DifferentialPrivacyPolicy,
-    ListRule,
-    Member,
-    load_collaboration,
-    parse_analysis_rule_policy,
-)
-from adplan.cleanroom.errors import CleanRoomsError, CollaborationConfigError
-from adplan.cleanroom.room import TERMINAL_STATUSES, CleanRoom, QueryCheck, wait_until_terminal
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "CheckedQuery": "adplan.cleanroom.checker",
+    "QueryChecker": "adplan.cleanroom.checker",
+    "AggregationRule": "adplan.cleanroom.config",
+    "AnalysisTemplate": "adplan.cleanroom.config",
+    "Collaboration": "adplan.cleanroom.config",
+    "ConfiguredTable": "adplan.cleanroom.config",
+    "CustomRule": "adplan.cleanroom.config",
+    "DifferentialPrivacyPolicy": "adplan.cleanroom.config",
+    "ListRule": "adplan.cleanroom.config",
+    "Member": "adplan.cleanroom.config",
+    "load_collaboration": "adplan.cleanroom.config",
+    "parse_analysis_rule_policy": "adplan.cleanroom.config",
+    "CleanRoomsError": "adplan.cleanroom.errors",
+    "CollaborationConfigError": "adplan.cleanroom.errors",
+    "TERMINAL_STATUSES": "adplan.cleanroom.room",
+    "CleanRoom": "adplan.cleanroom.room",
+    "QueryCheck": "adplan.cleanroom.room",
+    "wait_until_terminal": "adplan.cleanroom.room",
+}
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -52,3 +64,34 @@ __all__ = [
     "parse_analysis_rule_policy",
     "wait_until_terminal",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:
+    from adplan.cleanroom.checker import CheckedQuery, QueryChecker
+    from adplan.cleanroom.config import (
+        AggregationRule,
+        AnalysisTemplate,
+        Collaboration,
+        ConfiguredTable,
+        CustomRule,
+        DifferentialPrivacyPolicy,
+        ListRule,
+        Member,
+        load_collaboration,
+        parse_analysis_rule_policy,
+    )
+    from adplan.cleanroom.errors import CleanRoomsError, CollaborationConfigError
+    from adplan.cleanroom.room import TERMINAL_STATUSES, CleanRoom, QueryCheck, wait_until_terminal

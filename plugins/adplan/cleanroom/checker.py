@@ -8,6 +8,9 @@ Order of checks, each failing with the service's kind of error:
 5. the rule type's checks (aggregation, list, custom incl. differential privacy) on every column of
    every referenced table, the most restrictive table winning;
 6. configured table names are replaced by their data locations, for DuckDB.
+
+An analysis template's steps 2-4 (without binding) run once per template and checker, as the service
+validates a template when it is created; each run binds its parameters into a copy of that tree.
 """
 
 from __future__ import annotations
@@ -78,6 +81,9 @@ class CheckedQuery:
 class QueryChecker:
     def __init__(self, collaboration: Collaboration) -> None:
         self.collaboration = collaboration
+        # An analysis template is parsed once, as the service validates one when it is created; each
+        # run checks a copy of the parsed tree (bound to its parameters), so nothing carries over.
+        self._template_trees: dict[tuple[str, str], tuple[exp.Query, str]] = {}
 
     def check(
         self,
@@ -91,15 +97,13 @@ class QueryChecker:
         query_string = template.sql if template else sql
         if not query_string or not query_string.strip():
             raise malformed("Give the SQL to run, or the name of an analysis template.")
-        tree = parse_query(query_string, self.collaboration.dialect)
-        bound = self._bind(tree, template, parameters)
-        check_table_names(tree, self.collaboration)
-        rule_type = self._rule_type(tree)
-        if template is not None and rule_type != "CUSTOM":
-            raise invalid("Analysis templates run only on tables with a custom analysis rule.")
-        if rule_type in ("AGGREGATION", "LIST"):
-            reject_stars(tree, rule_type.lower())
-        tree = qualify_query(tree, self.collaboration)
+        if template is not None:
+            tree, rule_type = self._prepared_template(template)
+            bound = self._bind(tree, template, parameters)
+        else:
+            tree = parse_query(query_string, self.collaboration.dialect)
+            bound = self._bind(tree, template, parameters)
+            tree, rule_type = self._prepare(tree)
         tree_scopes = scopes(tree)
         refs = table_references(tree_scopes, self.collaboration)
         checked = CheckedQuery(
@@ -146,6 +150,29 @@ class QueryChecker:
                 f"Analysis template {name} does not exist; templates: {sorted(self.collaboration.analysis_templates)}.",
             )
         return template
+
+    def _prepare(self, tree: exp.Query) -> tuple[exp.Query, str]:
+        """Configured tables only, one rule type, no stars where the rule forbids them; qualified."""
+        check_table_names(tree, self.collaboration)
+        rule_type = self._rule_type(tree)
+        if rule_type in ("AGGREGATION", "LIST"):
+            reject_stars(tree, rule_type.lower())
+        return qualify_query(tree, self.collaboration), rule_type
+
+    def _prepared_template(self, template: AnalysisTemplate) -> tuple[exp.Query, str]:
+        """A copy of the template's parsed and qualified tree, its placeholders not yet bound.
+
+        Parameters are typed literals and never change which columns a query reads, so the tree is
+        prepared once per template, as the service validates a template when it is created.
+        """
+        key = (template.name, template.sql)
+        if key not in self._template_trees:
+            tree, rule_type = self._prepare(parse_query(template.sql, self.collaboration.dialect))
+            if rule_type != "CUSTOM":
+                raise invalid("Analysis templates run only on tables with a custom analysis rule.")
+            self._template_trees[key] = (tree, rule_type)
+        tree, rule_type = self._template_trees[key]
+        return tree.copy(), rule_type
 
     @staticmethod
     def _bind(tree: exp.Query, template: AnalysisTemplate | None, parameters) -> dict[str, str]:

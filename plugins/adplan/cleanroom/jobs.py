@@ -3,9 +3,10 @@
 - ``prepare_tables``: each member's configured tables for ``ds`` (``sql/cleanroom/*.sql``, Athena SQL run
   through ``adplan.runner``), written to the ``cleanrooms`` zone. Hashed identifiers only, checked after
   writing: a value that is not a lowercase hex SHA-256 fails the job.
-- ``run_analyses``: the standard analyses (``sql/cleanroom/analyses/*.sql``, Clean Rooms SQL with Jinja
-  parameters, or the collaboration's analysis template) as protected queries on the local clean-room
-  engine. Results go to ``<lake>/cleanrooms/results/dt=<ds>/<analysis>/<query id>/`` as the service writes
+- ``run_protected_query``: one standard analysis (``adplan.cleanroom.analyses``: a file of
+  ``sql/cleanroom/analyses/``, Clean Rooms SQL with Jinja parameters, or one of the collaboration's
+  analysis templates) as a protected query on the local clean-room engine; the local target's
+  ``protected_query`` task. ``run_analyses`` runs several in one clean room. Results go to ``<lake>/cleanrooms/results/dt=<ds>/<analysis>/<query id>/`` as the service writes
   them, and are loaded into ``cleanroom_results_<analysis>``. A query the clean room fails makes the job
   raise ``CleanRoomAnalysisError`` with the error code and message, and nothing is loaded for it.
 
@@ -15,9 +16,7 @@ The engine sees a warehouse connection whose configured-table data locations (``
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,8 @@ import duckdb
 import pyarrow.parquet as pq
 
 from adplan import sqlfiles
-from adplan.cleanroom.config import Collaboration, CustomRule, load_collaboration
+from adplan.cleanroom.analyses import ANALYSES, DEFAULT_PARAMS, Analysis, render_parameters
+from adplan.cleanroom.config import Collaboration, load_collaboration
 from adplan.cleanroom.room import CleanRoom
 from adplan.runner import run_sql_file
 from adplan.warehouse import Warehouse
@@ -54,28 +54,6 @@ class CleanRoomAnalysisError(RuntimeError):
         self.code = code
         self.message = message
         self.query_id = query_id
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """One standard analysis: a Clean Rooms SQL file, or an analysis template, and who runs it."""
-
-    name: str
-    sql: str | None = None  # path under sql/
-    template: str | None = None  # analysis template name (runs with parameters instead of SQL)
-    member: str | None = None  # None: the member the job is given (the agency)
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-ANALYSES: dict[str, Analysis] = {
-    "audience_overlap": Analysis("audience_overlap", sql="cleanroom/analyses/audience_overlap.sql"),
-    "overlap_by_segment": Analysis("overlap_by_segment", sql="cleanroom/analyses/overlap_by_segment.sql"),
-    "reach_frequency": Analysis("reach_frequency", sql="cleanroom/analyses/reach_frequency.sql"),
-    # The collaboration routes conversions through an analysis template (custom rule); see _conversions.
-    "conversions": Analysis("conversions"),
-    # List rules need a join to a table the querying member owns: the advertiser runs the enrichment.
-    "enrichment": Analysis("enrichment", sql="cleanroom/analyses/enrichment.sql", member="advertiser"),
-}
 
 
 # --- configured tables ---------------------------------------------------------------------------------
@@ -163,6 +141,7 @@ def run_analyses(
     segments: Sequence[str] | None = None,
     lookback_days: int = 28,
     collaboration: str | None = None,
+    result_format: str = "PARQUET",
     **_: Any,
 ) -> dict[str, Any]:
     """Run the standard analyses as protected queries for ``ds`` and load their results into the lake.
@@ -171,52 +150,23 @@ def run_analyses(
     and, when the collaboration has a privacy budget, ``"privacy_budget_remaining"`` (epsilon).
     """
     names = _select(analyses, ANALYSES, "analysis")
+    params = {
+        "campaign_id": campaign_id or "",
+        "segments": list(segments or []),
+        "lookback_days": int(lookback_days),
+    }
     collab = load_collaboration(collaboration)
     warehouse = Warehouse.from_settings()
-    lake = warehouse.lake
-    start = dt.date.fromisoformat(ds) - dt.timedelta(days=int(lookback_days))
-    params: dict[str, Any] = {"campaign_id": campaign_id, "segments": list(segments or [])}
     results: dict[str, dict[str, Any]] = {}
     con = room_connection(collab, warehouse, ds)
     try:
-        with CleanRoom(collab, con, state_dir=lake.zone_dir(ZONE) / "state") as room:
+        with CleanRoom(collab, con, state_dir=warehouse.lake.zone_dir(ZONE) / "state") as room:
             for name in names:
                 analysis = ANALYSES[name]
-                runner = analysis.member or member
-                output_dir = lake.zone_dir(ZONE) / "results" / f"dt={ds}" / name
-                if name == "conversions":
-                    sql, template, parameters = (
-                        None,
-                        _conversions_template(collab),
-                        {"start_date": f"{start.isoformat()} 00:00:00"},
-                    )
-                else:
-                    sql = sqlfiles.render(analysis.sql, ds, {**params, **analysis.params}).strip()
-                    template, parameters = None, None
-                record = room.start_protected_query(
-                    runner, sql, "PARQUET", output_dir, parameters=parameters, analysis_template=template
+                parameters = render_parameters(analysis, ds, params)
+                results[name] = _run_analysis(
+                    room, warehouse, analysis, ds, member, params, parameters, result_format
                 )
-                if record["status"] != "SUCCESS":
-                    error = record.get("error") or {}
-                    raise CleanRoomAnalysisError(
-                        name,
-                        record["status"],
-                        error.get("code", record["status"]),
-                        error.get("message", "no message"),
-                        record.get("id"),
-                    )
-                location = record["result"]["output"]["s3"]["location"]
-                frame = pq.read_table(location)
-                table = f"{RESULT_TABLE_PREFIX}{name}"
-                lake.write_partition(ZONE, table, ds, frame)
-                results[name] = {
-                    "status": record["status"],
-                    "rows": frame.num_rows,
-                    "query_id": record["id"],
-                    "member": runner,
-                    "table": table,
-                    "location": location,
-                }
             budget = room.privacy_budget()
     finally:
         con.close()
@@ -227,18 +177,96 @@ def run_analyses(
     return summary
 
 
-def _conversions_template(collaboration: Collaboration) -> str:
-    """The analysis template the collaboration requires for the advertiser's conversions."""
-    for table in collaboration.configured_tables.values():
-        rule = table.analysis_rule
-        if table.table_name == "cr_advertiser_conversions" and isinstance(rule, CustomRule):
-            templates = [name for name in rule.allowed_analyses if name in collaboration.analysis_templates]
-            if templates:
-                return templates[0]
-    raise ValueError(
-        "the collaboration routes the advertiser's conversions through no analysis template; "
-        "conversions can only be analysed through one"
+def run_protected_query(
+    ds: str,
+    analysis: str,
+    member: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    result_format: str = "PARQUET",
+    collaboration: str | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    """Run one standard analysis as a protected query for ``ds`` (the local ``protected_query`` task).
+
+    ``params`` are the SQL file's Jinja params (the DAG run's params); ``parameters`` the analysis
+    template's values as Airflow rendered them (default: rendered here from ``params``). Returns the
+    analysis's summary (status, rows, query id, member, table, location, privacy budget remaining).
+    """
+    spec = ANALYSES[_select([analysis], ANALYSES, "analysis")[0]]
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    if spec.template is not None and parameters is None:
+        parameters = render_parameters(spec, ds, params)
+    collab = load_collaboration(collaboration)
+    warehouse = Warehouse.from_settings()
+    con = room_connection(collab, warehouse, ds)
+    try:
+        with CleanRoom(collab, con, state_dir=warehouse.lake.zone_dir(ZONE) / "state") as room:
+            result = _run_analysis(
+                room, warehouse, spec, ds, member or "agency", params, parameters or {}, result_format
+            )
+            budget = room.privacy_budget()
+    finally:
+        con.close()
+    warehouse.refresh_catalog()
+    summary: dict[str, Any] = {"ds": ds, "analysis": spec.name, **result}
+    if budget is not None:
+        summary["privacy_budget_remaining"] = budget["epsilonRemaining"]
+    return summary
+
+
+def _run_analysis(
+    room: CleanRoom,
+    warehouse: Warehouse,
+    analysis: Analysis,
+    ds: str,
+    member: str,
+    params: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    result_format: str,
+) -> dict[str, Any]:
+    """One analysis as a protected query; its result replaces ``cleanroom_results_<name>`` for ``ds``."""
+    lake = warehouse.lake
+    runner = analysis.member or member
+    output_dir = lake.zone_dir(ZONE) / "results" / f"dt={ds}" / analysis.name
+    if analysis.template is not None:
+        sql, template = None, analysis.template
+        template_parameters: dict[str, Any] | None = {key: str(value) for key, value in parameters.items()}
+    else:
+        sql = sqlfiles.render(analysis.sql, ds, {**params, **analysis.params}).strip()
+        template, template_parameters = None, None
+    record = room.start_protected_query(
+        runner, sql, result_format, output_dir, parameters=template_parameters, analysis_template=template
     )
+    if record["status"] != "SUCCESS":
+        error = record.get("error") or {}
+        raise CleanRoomAnalysisError(
+            analysis.name,
+            record["status"],
+            error.get("code", record["status"]),
+            error.get("message", "no message"),
+            record.get("id"),
+        )
+    location = record["result"]["output"]["s3"]["location"]
+    frame = _read_result(location, result_format)
+    table = f"{RESULT_TABLE_PREFIX}{analysis.name}"
+    lake.write_partition(ZONE, table, ds, frame)
+    return {
+        "status": record["status"],
+        "rows": frame.num_rows,
+        "query_id": record["id"],
+        "member": runner,
+        "table": table,
+        "location": location,
+    }
+
+
+def _read_result(location: str, result_format: str):
+    if result_format.upper() == "CSV":
+        import pyarrow.csv as pcsv
+
+        return pcsv.read_csv(location)
+    return pq.read_table(location)
 
 
 def _select(requested: str | Iterable[str], known: Mapping[str, Any], kind: str) -> list[str]:

@@ -9,8 +9,8 @@ are read at their ``dt = ds`` partition; when a mart has not been built for ``ds
 in memory on the same inputs (nothing is written), so the dashboard works before the first
 ``build_marts``.
 
-On the aws target the same tables come from Athena: ``load_dashboard_data_athena`` is the place for
-it and is not built yet.
+On the aws target the same tables come from Athena (``load_dashboard_data_athena``, see
+``adplan.insights.athena``): the same queries, transpiled from DuckDB to Athena SQL by sqlglot.
 """
 
 from __future__ import annotations
@@ -62,11 +62,26 @@ TABLES = (
 KPI_SUMS = ("impressions", "clicks", "spend", "conversions", "revenue")
 
 
+class AthenaQueryError(RuntimeError):
+    """aws target: an Athena query of the dashboard failed, was cancelled or did not finish in time."""
+
+
 def check_model(model: str) -> str:
     model = str(model or "linear").strip()
     if not MODEL_PATTERN.match(model):
         raise ValueError(f"invalid attribution model name {model!r}")
     return model
+
+
+def check_ds(ds: str) -> str:
+    """A data date must be YYYY-MM-DD (it is written into SQL text)."""
+    try:
+        valid = date.fromisoformat(str(ds)).isoformat() == ds
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"invalid date {ds!r}: expected YYYY-MM-DD")
+    return ds
 
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -142,6 +157,19 @@ def _at_latest(table: str, ds: str) -> str:
     return f'(SELECT * FROM "{table}" WHERE dt = (SELECT max(dt) FROM "{table}" WHERE dt <= \'{ds}\'))'
 
 
+# The dashboard queries are DuckDB SQL with {table} slots; the aws target's reader (adplan.insights.athena)
+# transpiles the same text to Athena SQL with sqlglot.
+KPIS_DAILY_SQL = (
+    'SELECT CAST("date" AS VARCHAR) AS "date", advertiser_id, campaign_id, channel, '
+    "sum(impressions) AS impressions, sum(clicks) AS clicks, round(sum(spend), 6) AS spend, "
+    "round(sum(conversions), 6) AS conversions, round(sum(revenue), 6) AS revenue "
+    'FROM {campaign_kpis_daily} GROUP BY "date", advertiser_id, campaign_id, channel ORDER BY 1, 2, 3, 4'
+)
+CAMPAIGNS_SQL = (
+    "SELECT campaign_id, min(advertiser_id) AS advertiser_id, min(campaign_name) AS campaign_name, "
+    "min(currency) AS currency FROM {curated_campaigns} GROUP BY campaign_id ORDER BY campaign_id"
+)
+
 # Dashboard queries over the other use cases' tables: name -> (required tables, SQL with {src} slots).
 _QUERIES: dict[str, tuple[tuple[str, ...], str]] = {
     "channel_roas": (
@@ -198,19 +226,12 @@ def load_dashboard_data(
     con = warehouse.connect()
     try:
         tables = existing_tables(con)
-        ds = ds or default_ds(con, tables)
+        ds = check_ds(ds) if ds else default_ds(con, tables)
         out: dict[str, Any] = {t: None for t in TABLES}
 
         kpis = mart_relation(con, "campaign_kpis_daily", ds, tables, model)
         if kpis is not None:
-            out["kpis_daily"] = _table(
-                kpis.aggregate(
-                    'CAST("date" AS VARCHAR) AS "date", advertiser_id, campaign_id, channel, '
-                    "sum(impressions) AS impressions, sum(clicks) AS clicks, round(sum(spend), 6) AS spend, "
-                    "round(sum(conversions), 6) AS conversions, round(sum(revenue), 6) AS revenue",
-                    '"date", advertiser_id, campaign_id, channel',
-                ).order("1, 2, 3, 4")
-            )
+            out["kpis_daily"] = _table(kpis.query("kpis", KPIS_DAILY_SQL.format(campaign_kpis_daily="kpis")))
         for name in ("campaign_pacing", "reach_frequency"):
             relation = mart_relation(con, name, ds, tables, model)
             if relation is not None:
@@ -221,13 +242,8 @@ def load_dashboard_data(
 
         campaigns: list[dict[str, Any]] = []
         if "curated_campaigns" in tables:
-            relation = con.sql(
-                "SELECT campaign_id, any_value(advertiser_id) AS advertiser_id, "
-                "any_value(campaign_name) AS campaign_name, any_value(currency) AS currency "
-                f"FROM {_at_latest('curated_campaigns', ds)} GROUP BY campaign_id ORDER BY campaign_id"
-            )
-            table = _table(relation)
-            campaigns = [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
+            relation = con.sql(CAMPAIGNS_SQL.format(curated_campaigns=_at_latest("curated_campaigns", ds)))
+            campaigns = records(_table(relation))
     finally:
         con.close()
     return {
@@ -240,11 +256,10 @@ def load_dashboard_data(
 
 
 def load_dashboard_data_athena(ds: str | None = None, model: str = "linear") -> dict[str, Any]:
-    """aws target: the same tables read through Athena (the marts are Glue tables there). Not built yet."""
-    raise NotImplementedError(
-        "the aws target's dashboard reads the marts through Athena; load_dashboard_data_athena is not built "
-        "yet (on aws the dashboard is QuickSight, refreshed by the campaign_insights DAG)"
-    )
+    """aws target: the same tables read through Athena, with query result reuse (``adplan.insights.athena``)."""
+    from adplan.insights.athena import AthenaReader
+
+    return AthenaReader().load_dashboard_data(ds, model)
 
 
 def load_for_target(ds: str | None = None, model: str = "linear") -> dict[str, Any]:

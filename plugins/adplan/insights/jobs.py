@@ -15,8 +15,9 @@ see ``adplan.jobs``). Each returns counts, ids and paths, never personal data.
 
     Without ``attribution_credits`` conversions and revenue are 0 (noted); without ``identity_graph``
     ``reach_frequency`` is skipped (noted). Missing delivery inputs are an error.
-``pacing_alerts(ds, threshold=0.2)``
-    in-flight campaign x channel lines whose spend to date is off plan by more than ``threshold``.
+``pacing_alerts(ds, threshold=None, notify=True)``
+    in-flight campaign x channel lines whose spend to date is off plan by more than ``threshold``
+    (default: ``include/config/alerts.yaml``), sent to that file's channels (``adplan.insights.alerts``).
 ``export_report(ds, out=None, model="linear")``
     writes the static dashboard, by default to ``<lake>/analytics/report/dt=<ds>/report.html``.
 """
@@ -93,9 +94,23 @@ def build_marts(ds: str, model: str = "linear", lookback_days: int | str = 30, *
     return summary
 
 
-def pacing_alerts(ds: str, threshold: float | str = 0.2, **_: Any) -> dict[str, Any]:
-    """In-flight lines with ``|pacing_ratio - 1| > threshold`` (campaign ids and money only)."""
-    threshold = _float(threshold, "threshold")
+def pacing_alerts(
+    ds: str,
+    threshold: float | str | None = None,
+    notify: bool | str = True,
+    alerts_config: str | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    """In-flight lines with ``|pacing_ratio - 1| > threshold`` (campaign ids and money only), sent.
+
+    ``threshold`` defaults to ``pacing.threshold`` of ``include/config/alerts.yaml``. When lines are off
+    plan and ``notify`` is true, the report goes to the file's channels (``PacingAlertNotifier``);
+    ``alerts_config`` is another file of the same shape.
+    """
+    from adplan.insights.alerts import load_alerts_config
+
+    config = load_alerts_config(alerts_config)
+    threshold = config.threshold if threshold in (None, "", "None") else _float(threshold, "threshold")
     if threshold < 0:
         raise ValueError("threshold must not be negative")
     warehouse = Warehouse.from_settings()
@@ -122,7 +137,7 @@ def pacing_alerts(ds: str, threshold: float | str = 0.2, **_: Any) -> dict[str, 
         if abs(line["pacing_ratio"] - 1) > threshold
     ]
     alerts.sort(key=lambda a: (-abs(a["pacing_ratio"] - 1), a["campaign_id"], a["channel"]))
-    return {
+    report = {
         "ds": ds,
         "threshold": threshold,
         "checked": len(checked),
@@ -130,6 +145,12 @@ def pacing_alerts(ds: str, threshold: float | str = 0.2, **_: Any) -> dict[str, 
         "count": len(alerts),
         "pacing_available": relation is not None,
     }
+    report["notified"] = []
+    if alerts and str(notify).lower() not in ("false", "0", "no"):
+        from adplan.insights.alerts import PacingAlertNotifier
+
+        report["notified"] = PacingAlertNotifier(report, config).notify({"ds": ds})["sent"]
+    return report
 
 
 def default_report_path(ds: str) -> Path:

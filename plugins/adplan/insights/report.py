@@ -273,7 +273,8 @@ _APP_JS = r"""
   function plot(id, traces, layout) {
     var node = document.getElementById(id);
     if (!node) { return; }
-    node.textContent = "";
+    // Clear a "no data" message only: emptying a drawn plot would leave Plotly.react nothing to update.
+    Array.prototype.forEach.call(node.querySelectorAll(":scope > p.empty"), function (p) { p.remove(); });
     layout = Object.assign({margin: {l: 60, r: 20, t: 50, b: 60}, height: 380}, layout || {});
     Plotly.react(node, traces, layout, CONFIG);
   }

@@ -7,7 +7,7 @@ Routes (relative to the mount):
 * ``/export/<table>.csv``: one dashboard table (aggregates only, no personal data) as CSV
 
 Data comes from ``adplan.insights.data.load_for_target``: the local warehouse on the local target; on
-the aws target ``load_dashboard_data_athena`` (Athena), which is not built yet (503).
+the aws target Athena (``adplan.insights.athena``; a failed Athena query answers 502 with its reason).
 Airflow mounts plugin apps without its own authentication: the pages serve aggregates only.
 """
 
@@ -38,6 +38,8 @@ def _csv_cell(value: Any) -> Any:
 
 
 def create_app(loader: Loader | None = None) -> FastAPI:
+    from adplan.insights.data import AthenaQueryError
+
     load = loader or _default_loader
     app = FastAPI(title="adplan campaign insights", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -46,6 +48,8 @@ def create_app(loader: Loader | None = None) -> FastAPI:
             return load(ds or None, model or "linear")
         except NotImplementedError as error:
             raise HTTPException(status_code=503, detail=str(error)) from None
+        except AthenaQueryError as error:
+            raise HTTPException(status_code=502, detail=str(error)) from None
         except ValueError as error:
             raise HTTPException(status_code=400, detail=str(error)) from None
 

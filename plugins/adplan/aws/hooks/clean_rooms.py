@@ -58,6 +58,26 @@ class CleanRoomsHook(AwsBaseHook):
         )
         return query["id"]
 
+    def get_analysis_template_arn(self, membership_identifier: str, name: str) -> str:
+        """The ARN of the membership's analysis template called ``name`` (ListAnalysisTemplates).
+
+        Template ids are made by the service, so a template is addressed by the name it was created
+        with (``include/config/collaboration.yaml``); no template or two of that name is an error.
+        """
+        paginator = self.conn.get_paginator("list_analysis_templates")
+        found = [
+            summary["arn"]
+            for page in paginator.paginate(membershipIdentifier=membership_identifier)
+            for summary in page["analysisTemplateSummaries"]
+            if summary["name"] == name
+        ]
+        if len(found) != 1:
+            raise ValueError(
+                f"membership {membership_identifier} has {len(found)} analysis templates named {name!r}, "
+                "not one"
+            )
+        return found[0]
+
     def get_protected_query(self, membership_identifier: str, protected_query_id: str) -> dict[str, Any]:
         """Return the protectedQuery of GetProtectedQuery: status, error, result, statistics."""
         return self.conn.get_protected_query(

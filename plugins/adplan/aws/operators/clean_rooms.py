@@ -24,8 +24,9 @@ class CleanRoomsStartProtectedQueryOperator(AwsBaseOperator[CleanRoomsHook]):
     """
     Run an AWS Clean Rooms SQL protected query that writes its result to S3; return the query id.
 
-    Give either ``query_string`` (inline SQL or a ``.sql`` template file) or
-    ``analysis_template_arn`` with its ``parameters``. When the operator waits and the query
+    Give one of ``query_string`` (inline SQL or a ``.sql`` template file), ``analysis_template_arn``
+    or ``analysis_template_name`` (looked up in the membership when the task runs), the last two with
+    their ``parameters``. When the operator waits and the query
     succeeds, the result's S3 location (``result.output.s3.location``) is pushed to XCom under
     the key ``result_location``.
 
@@ -33,6 +34,8 @@ class CleanRoomsStartProtectedQueryOperator(AwsBaseOperator[CleanRoomsHook]):
     :param result_bucket: The S3 bucket the result is written to. (templated)
     :param query_string: The SQL to run. (templated)
     :param analysis_template_arn: The analysis template to run instead of ``query_string``. (templated)
+    :param analysis_template_name: The name of the analysis template to run, resolved to its ARN with
+        ListAnalysisTemplates in the membership. (templated)
     :param parameters: Values for the analysis template's parameters. (templated)
     :param result_format: ``CSV`` or ``PARQUET``. (default: CSV)
     :param result_key_prefix: The key prefix of the result inside the bucket. (templated)
@@ -57,6 +60,7 @@ class CleanRoomsStartProtectedQueryOperator(AwsBaseOperator[CleanRoomsHook]):
         "membership_identifier",
         "query_string",
         "analysis_template_arn",
+        "analysis_template_name",
         "parameters",
         "result_bucket",
         "result_key_prefix",
@@ -72,6 +76,7 @@ class CleanRoomsStartProtectedQueryOperator(AwsBaseOperator[CleanRoomsHook]):
         result_bucket: str,
         query_string: str | None = None,
         analysis_template_arn: str | None = None,
+        analysis_template_name: str | None = None,
         parameters: dict[str, str] | None = None,
         result_format: str = "CSV",
         result_key_prefix: str | None = None,
@@ -84,14 +89,18 @@ class CleanRoomsStartProtectedQueryOperator(AwsBaseOperator[CleanRoomsHook]):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        if (query_string is None) == (analysis_template_arn is None):
-            raise ValueError("Give exactly one of query_string and analysis_template_arn.")
+        given = [query_string, analysis_template_arn, analysis_template_name]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError(
+                "Give exactly one of query_string, analysis_template_arn and analysis_template_name."
+            )
         if result_format not in RESULT_FORMATS:
             raise ValueError(f"result_format must be one of {RESULT_FORMATS}, not {result_format!r}.")
         self.membership_identifier = membership_identifier
         self.result_bucket = result_bucket
         self.query_string = query_string
         self.analysis_template_arn = analysis_template_arn
+        self.analysis_template_name = analysis_template_name
         self.parameters = parameters
         self.result_format = result_format
         self.result_key_prefix = result_key_prefix
@@ -104,6 +113,10 @@ class CleanRoomsStartProtectedQueryOperator(AwsBaseOperator[CleanRoomsHook]):
         self.protected_query_id: str | None = None
 
     def execute(self, context: Context) -> str:
+        if self.analysis_template_name is not None:
+            self.analysis_template_arn = self.hook.get_analysis_template_arn(
+                self.membership_identifier, self.analysis_template_name
+            )
         self.protected_query_id = self.hook.start_protected_query(
             membership_identifier=self.membership_identifier,
             sql_parameters=self._sql_parameters(),
