@@ -69,9 +69,25 @@ def identity_resolution():
         "identity/identity_graph.sql",
         output_table="identity_graph",
         zone="curated",
+    )
+    # The graph is published (and schedules audiences, attribution, clean rooms) only once it passes.
+    checks = b.quality_checks(
+        "check_identity_graph",
+        "curated",
+        "identity_graph",
+        column_checks={
+            "person_id": {"null_check": {"equal_to": 0}},
+            "record_id": {"null_check": {"equal_to": 0}},
+        },
+        table_checks={
+            "has_records": {"check_statement": "COUNT(*) > 0"},
+            "one_person_per_record": {
+                "check_statement": "COUNT(*) = COUNT(DISTINCT source || '/' || record_id)"
+            },
+        },
         outlets=[table_asset("curated", "identity_graph")],
     )
-    [ad_devices, ad_cookies] >> match >> graph
+    [ad_devices, ad_cookies] >> match >> graph >> checks
 
 
 identity_resolution()

@@ -73,7 +73,19 @@ def ingest_and_hygiene():
         trigger_rule="none_failed",
     )
     update_catalog = b.catalog_refresh("update_catalog", "curated")
-    curated_tasks >> reconcile >> update_catalog
+    # Every row that came in was accepted or quarantined, source by source, checked in SQL on the
+    # written table as well as by the reconcile step itself.
+    check_counts = b.quality_checks(
+        "check_reconciliation",
+        "quarantine",
+        "hygiene_reconciliation",
+        table_checks={
+            "in_equals_accepted_plus_quarantined": {
+                "check_statement": "COUNT(*) = SUM(CASE WHEN rows_in = accepted + quarantined THEN 1 ELSE 0 END)"
+            },
+        },
+    )
+    curated_tasks >> reconcile >> [update_catalog, check_counts]
 
 
 ingest_and_hygiene()

@@ -75,4 +75,37 @@ def test_the_target_chooses_the_operators(dag_bag):
     if target == "aws":
         assert "GlueJobOperator" in kinds
     else:
-        assert kinds == {"_PythonDecoratedOperator"}
+        assert kinds == {"_PythonDecoratedOperator", "SQLTableCheckOperator"}
+
+
+def test_aws_operators_share_the_aws_pool_and_every_pool_is_defined(dag_bag):
+    import json
+
+    from adplan.airflow_run import POOLS_FILE
+
+    target, bag = dag_bag
+    defined = set(json.loads(POOLS_FILE.read_text())) | {"default_pool"}
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            assert task.pool in defined, (
+                f"{dag.dag_id}.{task.task_id}: pool {task.pool} is not in {POOLS_FILE}"
+            )
+            module = type(task).__module__
+            if target == "aws" and module.startswith(("airflow.providers.amazon", "adplan.aws")):
+                assert task.pool == "adplan_aws", f"{dag.dag_id}.{task.task_id} runs outside the AWS pool"
+
+
+DS_FIELD = re.compile(r"{{\s*ds\s*}}")
+
+
+def test_templates_use_the_run_date_not_ds(dag_bag):
+    # Asset-triggered runs have no logical date, so no ``ds``: templates must use run_ds()
+    # (adplan.run_date), or set ds from it before including SQL files that use ds.
+    _, bag = dag_bag
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            for field in task.template_fields:
+                value = getattr(task, field, None)
+                text = value if isinstance(value, str) else repr(value)
+                if DS_FIELD.search(text):
+                    assert "{% set ds = run_ds() %}" in text, f"{dag.dag_id}.{task.task_id}.{field} uses ds"

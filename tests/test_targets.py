@@ -26,10 +26,10 @@ def test_query_into_a_table_clears_the_partition_then_unloads(aws):
         aws.query("kpis", "insights/kpis.sql", output_table="campaign_kpis_daily", params={"model": "markov"})
     clear, unload = dag.get_task("kpis.clear_partition"), dag.get_task("kpis.unload")
     assert clear.bucket == "acme-lake"
-    assert clear.prefix == "analytics/campaign_kpis_daily/dt={{ ds }}/"
+    assert clear.prefix == "analytics/campaign_kpis_daily/dt={{ run_ds() }}/"
     assert unload.upstream_task_ids == {"kpis.clear_partition"}
-    assert unload.query.startswith("UNLOAD (\n{% include 'insights/kpis.sql' %}\n)")
-    assert "TO 's3://acme-lake/analytics/campaign_kpis_daily/dt={{ ds }}/'" in unload.query
+    assert unload.query.startswith("{% set ds = run_ds() %}UNLOAD (\n{% include 'insights/kpis.sql' %}\n)")
+    assert "TO 's3://acme-lake/analytics/campaign_kpis_daily/dt={{ run_ds() }}/'" in unload.query
     assert unload.workgroup == "planning"
     assert unload.params["model"] == "markov"
     assert unload.aws_conn_id == "acme_aws"
@@ -41,7 +41,7 @@ def test_plain_query_is_one_athena_operator_on_the_file(aws):
         aws.query("check", "hygiene/check.sql")
     (task,) = dag.tasks
     assert type(task).__name__ == "AthenaOperator"
-    assert task.query == "hygiene/check.sql"
+    assert task.query == "{% set ds = run_ds() %}{% include 'hygiene/check.sql' %}"
     assert task.output_location == "s3://acme-lake/athena-results/"
 
 
@@ -51,7 +51,7 @@ def test_job_runs_the_generic_glue_job_with_the_job_name_and_date(aws):
     (task,) = dag.tasks
     assert task.job_name == "adplan-job"
     assert task.script_args["--job"] == "hygiene.ingest"
-    assert task.script_args["--ds"] == "{{ ds }}"
+    assert task.script_args["--ds"] == "{{ run_ds() }}"
     assert task.script_args["--params"] == '{"source": "orders"}'
     assert task.script_args["--lake"] == "s3://acme-lake"
     assert task.deferrable is True

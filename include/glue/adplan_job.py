@@ -1,8 +1,9 @@
-"""AWS Glue job (Python shell, Glue 5 / Python 3.11): run one registered adplan job for one date.
+"""AWS Glue job (Glue 5.0, Python 3.11, the script on the driver): run one registered adplan job for one date.
 
 Thin on purpose: it reads the job arguments and calls ``adplan.jobs.run``, the same entry point the
 local target runs in the Airflow worker, against the lake on S3. The aws target's ``job`` builder
-starts the one Glue job ``adplan-job`` with these arguments (``adplan.targets.aws``).
+starts the one Glue job ``adplan-job`` with these arguments (``adplan.targets.aws``); the job itself
+is defined in ``include/infra/adplan-lake.json`` (``adplan infra render``).
 
 Job parameters:
     --job      a name registered in ``adplan.jobs.JOBS``, e.g. hygiene.ingest
@@ -10,10 +11,10 @@ Job parameters:
     --params   the job's keyword arguments as a JSON object (rendered by Airflow), e.g. {"source": "orders"}
     --lake     the lake, e.g. s3://adplan-lake (a local folder works too, for a dry run)
 
-Job set-up: ``--extra-py-files`` the adplan package zip; ``--additional-python-modules`` duckdb,
-phonenumbers, unidecode, pyyaml, pyarrow at the project's pinned versions. DuckDB reads and writes S3
-itself (httpfs, credentials from the job's role). Today the hygiene jobs take the ``lake`` argument;
-the other engines still write through the local ``Lake`` and do not run on Glue yet.
+Job set-up: ``--extra-py-files`` the adplan package zip; ``--additional-python-modules`` the engines'
+libraries at the project's pinned versions. DuckDB reads and writes ``s3://`` through a boto3 file
+system (``adplan.s3files``; credentials from the job's role). The hygiene, attribution and audience
+jobs take the ``lake`` argument.
 
 The job prints the run's summary (JSON, counts only) to its log; a failure raises, which fails the job
 run with the engine's message.

@@ -29,6 +29,8 @@ def defaults() -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
         "AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES_REGEXP": r"(airflow|adplan)\..*",
+        # The local data-quality checks' database: an in-memory DuckDB per check task.
+        "AIRFLOW_CONN_DUCKDB_DEFAULT": '{"conn_type": "duckdb"}',
     }
 
 

@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from adplan import airflow_env
+from adplan.settings import PROJECT_DIR
+
+# Pools the DAGs use (``airflow pools import`` format); the aws target's AWS operators share ``adplan_aws``.
+POOLS_FILE = PROJECT_DIR / "include" / "airflow" / "pools.json"
 
 # The use-case DAGs in the order their inputs need; `adplan demo` runs those that exist.
 PIPELINE = (
@@ -27,11 +31,13 @@ def existing_pipeline(dags_dir: Path) -> list[str]:
 
 
 def migrate_database() -> None:
-    """``airflow db migrate`` in a subprocess (it configures logging for the whole process)."""
-    env = airflow_env.apply()
-    airflow = Path(sys.executable).with_name("airflow")
+    """``airflow db migrate`` and the project's pools, in subprocesses (the Airflow CLI configures
+    logging for the whole process)."""
+    env = {**_os_environ(), **airflow_env.apply()}
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], check=True, env=env, stdout=subprocess.DEVNULL)
     subprocess.run(
-        [str(airflow), "db", "migrate"], check=True, env={**_os_environ(), **env}, stdout=subprocess.DEVNULL
+        [airflow, "pools", "import", str(POOLS_FILE)], check=True, env=env, stdout=subprocess.DEVNULL
     )
 
 

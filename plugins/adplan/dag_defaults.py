@@ -1,4 +1,5 @@
-"""What every adplan DAG shares: owner, retries with backoff, SQL search path, no catch-up."""
+"""What every adplan DAG shares: owner, retries with backoff, SQL search path, no catch-up, and the
+run's data date for Asset-triggered runs (``adplan.run_date``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import pendulum
 
+from adplan.run_date import run_ds, stamp_outlet_events
 from adplan.settings import get_settings
 
 DEFAULT_ARGS: dict[str, Any] = {
@@ -15,6 +17,8 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=15),
+    # Every Asset event carries the date its task wrote, for the runs it triggers.
+    "post_execute": stamp_outlet_events,
 }
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -28,6 +32,7 @@ def dag_kwargs(*tags: str, **overrides: Any) -> dict[str, Any]:
         "max_active_runs": 1,
         "default_args": DEFAULT_ARGS,
         "template_searchpath": [str(get_settings().sql_dir)],
+        "user_defined_macros": {"run_ds": run_ds},
         "tags": ["adplan", get_settings().target, *tags],
     }
     kwargs.update(overrides)

@@ -27,11 +27,13 @@ JOBS: dict[str, str] = {
     "attribution.plan_budget": "adplan.attribution.jobs:plan_budget",
     "cleanroom.prepare_tables": "adplan.cleanroom.jobs:prepare_tables",
     "cleanroom.run_analyses": "adplan.cleanroom.jobs:run_analyses",
+    "cleanroom.protected_query": "adplan.cleanroom.jobs:run_protected_query",
     "insights.build_marts": "adplan.insights.jobs:build_marts",
     "insights.pacing_alerts": "adplan.insights.jobs:pacing_alerts",
     "insights.export_report": "adplan.insights.jobs:export_report",
     "creative.generate": "adplan.creative.jobs:generate",
     "creative.model_response": "adplan.creative.jobs:model_response",
+    "creative.answer_round": "adplan.creative.rounds:answer_round",
 }
 
 

@@ -23,10 +23,16 @@ class Settings:
     timezone: str = "UTC"
     # aws target
     aws_conn_id: str = "aws_default"
+    # The Airflow pool bounding concurrent AWS jobs (include/airflow/pools.json).
+    aws_pool: str = "adplan_aws"
     region: str = "us-east-1"
     bucket: str = "adplan-lake"
     athena_workgroup: str = "adplan"
     athena_output: str = ""  # defaults to s3://<bucket>/athena-results/
+    # How long Athena may answer a dashboard query from a previous identical query's result.
+    athena_result_reuse_minutes: int = 60
+    # The Airflow connection of type ``athena`` the data-quality checks query through.
+    athena_sql_conn_id: str = "adplan_athena"
     glue_database: str = "adplan"
     glue_iam_role: str = "adplan-glue"
     glue_script_prefix: str = "glue-scripts/"
@@ -72,7 +78,17 @@ class Settings:
             raw = env.get(f"ADPLAN_{field.name.upper()}")
             if raw is None or raw == "":
                 continue
-            values[field.name] = Path(raw).expanduser().resolve() if field.type == "Path" else raw
+            if field.type == "Path":
+                values[field.name] = Path(raw).expanduser().resolve()
+            elif field.type == "int":
+                try:
+                    values[field.name] = int(raw)
+                except ValueError:
+                    raise ValueError(
+                        f"ADPLAN_{field.name.upper()} must be a whole number, not {raw!r}"
+                    ) from None
+            else:
+                values[field.name] = raw
         return cls(**values)
 
 

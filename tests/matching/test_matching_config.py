@@ -207,3 +207,15 @@ def test_unreadable_files_are_config_errors(tmp_path: Path):
     assert error.value.source == str(broken)
     with pytest.raises(MatchingConfigError, match="file not found"):
         load_schema_mapping(tmp_path / "missing.json")
+
+
+def test_a_description_longer_than_the_service_allows_is_refused():
+    from adplan.matching.config import MatchingConfigError, load_schema_mapping
+
+    body = {
+        "schemaName": "s",
+        "description": "x" * 256,
+        "mappedInputFields": [{"fieldName": "id", "type": "UNIQUE_ID"}],
+    }
+    with pytest.raises(MatchingConfigError, match=r"description.*256 characters"):
+        load_schema_mapping(body, origin="s.json")

@@ -487,7 +487,21 @@ def _glue_job_role(settings: Settings) -> dict[str, Any]:
 
 def _glue_job(config: InfraConfig, settings: Settings) -> dict[str, Any]:
     scripts = f"s3://${{LakeBucket}}/{settings.glue_script_prefix}"
-    modules = ("duckdb", "phonenumbers", "unidecode", "pyyaml", "pyarrow")
+    # What the Glue-run engines import beyond Glue 5's own (boto3): hygiene (duckdb, phonenumbers,
+    # unidecode, pyyaml, pyarrow), the S3 file system DuckDB reads through (fsspec), attribution and
+    # audiences (numpy, pandas, scipy, scikit-learn).
+    modules = (
+        "duckdb",
+        "phonenumbers",
+        "unidecode",
+        "pyyaml",
+        "pyarrow",
+        "fsspec",
+        "numpy",
+        "pandas",
+        "scipy",
+        "scikit-learn",
+    )
     pinned = ",".join(f"{m}=={config.requirements[m]}" if m in config.requirements else m for m in modules)
     return {
         "Type": "AWS::Glue::Job",

@@ -240,7 +240,20 @@ def load_schema_mapping(document: Path | str | Mapping[str, Any], origin: str | 
     _check_field_names_unique(fields, origin)
     _check_one_unique_id(fields, origin)
     _check_groups(fields, origin)
-    return SchemaMapping(schema_name, fields, str(body.get("description", "")), origin)
+    return SchemaMapping(schema_name, fields, _description(body, origin), origin)
+
+
+# CreateSchemaMapping and CreateMatchingWorkflow refuse a longer description (and so does CloudFormation).
+MAX_DESCRIPTION = 255
+
+
+def _description(body: Mapping[str, Any], origin: str) -> str:
+    description = str(body.get("description", ""))
+    if len(description) > MAX_DESCRIPTION:
+        raise MatchingConfigError(
+            origin, "description", f"is {len(description)} characters; the service allows {MAX_DESCRIPTION}"
+        )
+    return description
 
 
 def load_matching_workflow(
@@ -277,7 +290,7 @@ def load_matching_workflow(
         resolution_type=resolution_type,
         output_fields=output_fields,
         output_s3_path=output_path,
-        description=str(body.get("description", "")),
+        description=_description(body, origin),
         origin=origin,
         schema_mappings=mappings,
     )

@@ -97,6 +97,23 @@ class TaskBuilders(Protocol):
     ) -> Any:
         """Invoke a foundation model with a request ``body``; the result is the model's response body."""
 
+    def model_round(
+        self,
+        task_id: str,
+        state_machine: str,
+        *,
+        plan: Any,
+        local_job: str,
+    ) -> Any:
+        """Answer one round of model requests that an upstream task stored in the lake.
+
+        ``plan`` is that task's XCom (``adplan.creative.rounds``): ``mode`` (``state_machine`` or
+        ``batch``), ``items``, ``inputs`` (execution inputs' lake keys) or the batch job's fields. Each
+        answer lands in the lake beside its request: on aws one Step Functions execution per input (a
+        mapped start + sensor) or a Bedrock batch inference job; locally ``local_job``. The step is
+        skipped when the plan has no items.
+        """
+
     def dashboard_refresh(
         self,
         task_id: str,
@@ -106,3 +123,39 @@ class TaskBuilders(Protocol):
         outlets: Sequence[Asset] = (),
     ) -> Any:
         """Refresh the dashboards' data (QuickSight SPICE on aws, the static report locally)."""
+
+    def protected_query(
+        self,
+        task_id: str,
+        analysis: str,
+        *,
+        member: str | None = None,
+        params: dict[str, Any] | None = None,
+        result_format: str = "PARQUET",
+        outlets: Sequence[Asset] = (),
+    ) -> Any:
+        """Run one clean-room analysis (``adplan.cleanroom.analyses.ANALYSES``) as a protected query.
+
+        A SQL-file analysis is rendered with ``ds`` and ``params``; a template analysis runs the
+        collaboration's analysis template with its parameters. The result (``CSV`` or ``PARQUET``) lands
+        under ``cleanrooms/results/dt=<ds>/<analysis>/`` (locally also in ``cleanroom_results_<analysis>``).
+        ``member`` runs it when the analysis names no member of its own (local engine); on aws the
+        membership is ``Settings.clean_rooms_membership_id``.
+        """
+
+    def quality_checks(
+        self,
+        task_id: str,
+        zone: str,
+        table: str,
+        *,
+        column_checks: dict[str, dict[str, Any]] | None = None,
+        table_checks: dict[str, dict[str, str]] | None = None,
+        outlets: Sequence[Asset] = (),
+    ) -> Any:
+        """Data-quality checks on the run's partition of a table, with the common-sql check operators
+        (``SQLColumnCheckOperator`` / ``SQLTableCheckOperator``): DuckDB over the lake's Parquet locally,
+        Athena on aws. A failed check fails the task, and the run, with the failing check named.
+
+        Give the table's Asset as ``outlets`` here rather than to the task that writes it: the Asset
+        event, and the DAGs it schedules, then follow only data that passed its checks."""
