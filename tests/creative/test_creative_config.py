@@ -75,9 +75,16 @@ def test_a_bad_file_fails_at_load(document, path, value, message):
         parse_creative_config(broken(document, path, value), Path("include/prompts"))
 
 
+# The aws target's Airflow operators (Step Functions start/sensor with payloads in the lake): the only
+# module of the package that may import Airflow, and no engine module imports it.
+AIRFLOW_ADAPTERS = {"operators.py"}
+
+
 def test_the_engine_imports_neither_airflow_nor_boto3():
     package = Path(adplan.creative.__file__).parent
     for module in package.glob("*.py"):
+        if module.name in AIRFLOW_ADAPTERS:
+            continue
         tree = ast.parse(module.read_text())
         imported = {
             alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
@@ -85,3 +92,4 @@ def test_the_engine_imports_neither_airflow_nor_boto3():
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         roots = {name.split(".")[0] for name in imported}
         assert not roots & {"airflow", "boto3", "botocore", "aiobotocore"}, module.name
+        assert "adplan.creative.operators" not in imported, module.name

@@ -14,7 +14,9 @@ Modules, in the order data flows through them:
 - ``pipeline``: judging answers and deciding retries, for every target.
 - ``state_machine``: Step Functions execution input and output (aws target).
 - ``review``: ``creatives`` rows, the static review page, applying reviewers' decisions.
+- ``rounds``: the personalization DAG's rounds (prepare, answer, settle, publish), state in the lake.
 - ``jobs``: the entry points task builders run.
+- ``operators``: the aws target's Step Functions start/sensor that keep payloads in the lake.
 
-No Airflow and no boto3 in this package.
+No Airflow and no boto3 in this package, except ``operators`` (imported only by the aws task builder).
 """

@@ -106,6 +106,14 @@ class GenerationConfig:
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    """Bedrock batch inference (the DAG's ``mode=batch``): the service role and the smallest job."""
+
+    role_arn: str  # the role Bedrock assumes to read the input and write the output in the lake bucket
+    min_records: int  # a round with fewer items goes through the state machine instead
+
+
+@dataclass(frozen=True)
 class PromptFiles:
     directory: Path
     system: str
@@ -122,6 +130,7 @@ class CreativeConfig:
     model: ModelConfig
     generation: GenerationConfig
     prompts: PromptFiles
+    batch: BatchConfig = BatchConfig(role_arn="", min_records=100)
 
     def channel(self, name: str) -> ChannelSpec:
         try:
@@ -168,6 +177,7 @@ def parse_creative_config(document: Mapping[str, Any], prompts_dir: Path) -> Cre
         model=_parse_model(_section(document, "model")),
         generation=_parse_generation(document.get("generation") or {}),
         prompts=_parse_prompts(document.get("prompts") or {}, prompts_dir),
+        batch=_parse_batch(document.get("batch") or {}),
     )
     _check_disclaimers_fit(config)
     return config
@@ -306,6 +316,16 @@ def _parse_generation(section: Mapping[str, Any]) -> GenerationConfig:
         lapsed_after_days=int(section.get("lapsed_after_days", 120)),
         premium_order_value=float(section.get("premium_order_value", 150)),
     )
+
+
+def _parse_batch(section: Mapping[str, Any]) -> BatchConfig:
+    try:
+        min_records = int(section.get("min_records", 100))
+    except (TypeError, ValueError):
+        raise CreativeConfigError("batch.min_records must be a whole number") from None
+    if min_records < 1:
+        raise CreativeConfigError("batch.min_records must be at least 1")
+    return BatchConfig(role_arn=str(section.get("role_arn") or "").strip(), min_records=min_records)
 
 
 def _parse_prompts(section: Mapping[str, Any], directory: Path) -> PromptFiles:

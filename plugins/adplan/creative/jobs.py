@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -24,7 +24,6 @@ from adplan.creative.review import (
     load_decisions,
     read_creatives,
     render_review_page,
-    write_review_page,
 )
 from adplan.creative.segments import (
     SegmentsNotFoundError,
@@ -36,12 +35,20 @@ from adplan.creative.segments import (
 from adplan.lake import Lake
 from adplan.warehouse import Warehouse
 
+if TYPE_CHECKING:
+    from adplan.lake import S3Lake
+
 ZONE, TABLE = "creative", "creatives"
 SegmentReader = Callable[[str], Iterable[Mapping[str, Any]]]
 
 
+def review_page_key(ds: str) -> str:
+    """The review page's place in the lake (relative to its root)."""
+    return f"{ZONE}/review/dt={ds}/review.html"
+
+
 def review_page_path(lake: Lake, ds: str) -> Path:
-    return lake.zone_dir(ZONE) / "review" / f"dt={ds}" / "review.html"
+    return lake.root / review_page_key(ds)
 
 
 def warehouse_segment_reader(warehouse: Warehouse, table: str = "segments") -> SegmentReader:
@@ -118,16 +125,20 @@ def publish_creatives(
     campaign_id: str,
     config: CreativeConfig,
     segment_names: Mapping[str, str] | None = None,
-) -> tuple[Path, Path]:
-    """Replace the ``creatives`` partition of ``ds`` and its review page (both atomic); refresh the catalog."""
+) -> tuple[Path | str, Path | str]:
+    """Replace the ``creatives`` partition of ``ds`` and its review page; refresh the catalog.
+
+    Works on a local lake (both files replaced atomically) and on an S3 lake (each one object), so the
+    local job and the DAG's publish task on either target share it.
+    """
     lake = warehouse.lake
     partition = _write_creatives(lake, ds, rows)
     page = render_review_page(
         rows, campaign_id=campaign_id, ds=ds, config=config, segment_names=segment_names
     )
-    review_page = write_review_page(review_page_path(lake, ds), page)
+    review_page = lake.write_bytes(review_page_key(ds), page.encode("utf-8"))
     warehouse.refresh_catalog()
-    return partition, review_page
+    return partition, (Path(review_page) if isinstance(lake, Lake) else review_page)
 
 
 def _read(
@@ -153,7 +164,7 @@ def apply_review(ds: str, decisions: str, *, warehouse: Warehouse | None = None,
     return {"dt": ds, **report.summary()}
 
 
-def _write_creatives(lake: Lake, ds: str, rows: Sequence[Mapping[str, Any]]) -> Path:
+def _write_creatives(lake: Lake | S3Lake, ds: str, rows: Sequence[Mapping[str, Any]]) -> Path | str:
     with duckdb.connect() as con:
         return lake.write_partition(ZONE, TABLE, ds, creatives_relation(con, rows))
 
