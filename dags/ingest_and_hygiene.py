@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from airflow.sdk import Param, TaskGroup, dag
+from airflow.sdk.definitions.callback import SyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from adplan.assets import LANDING_SOURCES, curated, table_asset
@@ -35,6 +39,12 @@ b = builders()
 @dag(
     dag_id="ingest_and_hygiene",
     schedule=CronTriggerTimetable("0 2 * * *", timezone=get_settings().timezone),
+    # The downstream DAGs need the night's data before the planners' morning: alert when it is late.
+    deadline=DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(minutes=get_settings().nightly_deadline_minutes),
+        callback=SyncCallback("adplan.alerts.deadline_missed"),
+    ),
     doc_md=DOC,
     params={
         "sources": Param(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pendulum
 
+from adplan.alerts import TaskFailureNotifier
 from adplan.run_date import run_ds, stamp_outlet_events
 from adplan.settings import get_settings
 
@@ -19,6 +20,8 @@ DEFAULT_ARGS: dict[str, Any] = {
     "max_retry_delay": timedelta(minutes=15),
     # Every Asset event carries the date its task wrote, for the runs it triggers.
     "post_execute": stamp_outlet_events,
+    # A task that failed with no retries left is announced on the channels of alerts.yaml.
+    "on_failure_callback": TaskFailureNotifier(),
 }
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")

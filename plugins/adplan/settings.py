@@ -21,6 +21,8 @@ class Settings:
     home: Path = PROJECT_DIR / ".adplan"
     project_dir: Path = PROJECT_DIR
     timezone: str = "UTC"
+    # The nightly run (02:00) must be done within this many minutes of being queued, or ops are alerted.
+    nightly_deadline_minutes: int = 240
     # aws target
     aws_conn_id: str = "aws_default"
     # The Airflow pool bounding concurrent AWS jobs (include/airflow/pools.json).
