@@ -7,12 +7,13 @@ INSTALLED  := $(VENV)/.installed
 AIRFLOW_DB := .airflow/airflow.db
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test lint format airflow clean browser
+.PHONY: help install demo test e2e lint format airflow clean browser
 
 help:
 	@echo "make demo     generate the sample agency world and run every DAG on the local target"
 	@echo "make test     lint and run the test suite"
 	@echo "make airflow  start airflow standalone with this project (http://localhost:8080)"
+	@echo "make e2e      run the DAGs through airflow standalone's scheduler and REST API"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,10 @@ browser:
 
 test: lint $(AIRFLOW_DB) browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The scheduler path alone: airflow standalone, the REST API, Asset-triggered runs (also in `make test`).
+e2e: $(AIRFLOW_DB)
+	$(BIN)/pytest tests/test_scheduler_e2e.py $(PYTEST_ARGS)
 
 airflow: $(AIRFLOW_DB)
 	$(BIN)/adplan airflow

@@ -54,7 +54,10 @@ def campaign_insights():
             table_asset("analytics", "reach_frequency"),
         ],
     )
-    pacing = b.job("pacing", "insights.pacing_alerts", params={"threshold": "{{ params.pacing_threshold }}"})
+    # In the worker on both targets: the alert goes out through Airflow connections and notifiers.
+    pacing = b.worker_job(
+        "pacing", "insights.pacing_alerts", params={"threshold": "{{ params.pacing_threshold }}"}
+    )
     dashboard = b.dashboard_refresh(
         "dashboard",
         ["campaign_kpis_daily", "campaign_pacing", "reach_frequency"],

@@ -39,3 +39,10 @@ def test_every_job_a_dag_names_is_registered():
 def test_deployed_workflow_names_follow_the_file_names(workflow):
     name = json.loads(workflow.read_text())["workflowName"]
     assert matching_workflow_name(f"workflows/{workflow.name}") == name
+
+
+def test_a_job_that_cannot_use_the_given_lake_refuses_it_by_name():
+    from adplan.jobs import run
+
+    with pytest.raises(ValueError, match=r"job identity\.resolve runs on the local lake only"):
+        run("identity.resolve", "2026-01-05", {"lake": "s3://adplan-lake"})

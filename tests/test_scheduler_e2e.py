@@ -149,6 +149,7 @@ def runs(client: httpx.Client, dag_id: str) -> list[dict]:
     return response.json()["dag_runs"]
 
 
+@pytest.mark.timeout(1800)
 def test_the_nightly_run_triggers_every_dag_through_assets(standalone):
     client, tick, lake, work = standalone
     ds = tick.date().isoformat()

@@ -9,6 +9,7 @@ task calls it in the Airflow worker; on the aws target the same function runs in
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 # job name -> "module:function". Modules are imported only when the job runs, never at DAG parse time.
@@ -47,4 +48,11 @@ def resolve(name: str):
 
 
 def run(name: str, ds: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    return resolve(name)(ds, **(params or {}))
+    function = resolve(name)
+    params = dict(params or {})
+    if params.get("lake") and "lake" not in inspect.signature(function).parameters:
+        # A job that would swallow ``lake`` in **kwargs would run on the local lake of a Glue worker.
+        raise ValueError(
+            f"job {name} runs on the local lake only; it cannot run on the lake {params['lake']!r}"
+        )
+    return function(ds, **params)

@@ -68,9 +68,11 @@ def prepare_tables(
     profiles_table: str = "profiles",
     publisher_id: str | None = None,
     require_consent: bool = True,
+    lake: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    """Build the members' configured tables for ``ds`` in the cleanrooms zone; returns row counts per table."""
+    """Build the members' configured tables for ``ds`` in the cleanrooms zone of the lake at ``lake``
+    (default: the target's); returns row counts per table."""
     names = _select(tables, TABLE_SQL, "configured table")
     params = {
         "lookback_days": int(lookback_days),
@@ -80,27 +82,27 @@ def prepare_tables(
         "publisher_id": publisher_id,
         "require_consent": bool(require_consent),
     }
-    warehouse = Warehouse.from_settings()
+    warehouse = Warehouse.at(lake)
     written: dict[str, int] = {}
     for table in names:
         summary = run_sql_file(TABLE_SQL[table], ds, params, table, zone=ZONE, warehouse=warehouse)
-        _check_hashed_only(warehouse.lake.partition_file(ZONE, table, ds), table)
+        _check_hashed_only(warehouse, table, ds)
         written[table] = int(summary["rows"])
     return {"ds": ds, "zone": ZONE, "tables": written}
 
 
-def _check_hashed_only(path: Path, table: str) -> None:
-    """Identifier columns hold lowercase hex SHA-256 only (no raw email, phone or device id)."""
-    con = duckdb.connect()
+def _check_hashed_only(warehouse: Warehouse, table: str, ds: str) -> None:
+    """Identifier columns of the written partition hold lowercase hex SHA-256 only (no raw email,
+    phone or device id)."""
+    con = warehouse.connect()
     try:
-        columns = [
-            row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_quote(path)}')").fetchall()
-        ]
+        columns = [row[0] for row in con.execute(f'DESCRIBE "{table}"').fetchall()]
         for column in (c for c in columns if c in HASHED_COLUMNS):
             bad = con.execute(
-                f"SELECT count(*) FROM read_parquet('{_quote(path)}') "
-                f"WHERE {column} IS NOT NULL AND NOT regexp_full_match({column}, '{SHA256_PATTERN}')"
-            ).fetchone()[0]
+                f'SELECT count(*) FROM "{table}" WHERE dt = ? AND {column} IS NOT NULL '
+                f"AND NOT regexp_full_match({column}, '{SHA256_PATTERN}')",
+                [ds],
+            ).fetchall()[0][0]
             if bad:
                 raise ValueError(f"{table}.{column} holds {bad} values that are not SHA-256 hashes")
     finally:

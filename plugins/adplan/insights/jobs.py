@@ -44,12 +44,14 @@ def _float(value: Any, name: str) -> float:
         raise ValueError(f"{name} must be a number, not {value!r}") from None
 
 
-def build_marts(ds: str, model: str = "linear", lookback_days: int | str = 30, **_: Any) -> dict[str, Any]:
+def build_marts(
+    ds: str, model: str = "linear", lookback_days: int | str = 30, lake: str | None = None, **_: Any
+) -> dict[str, Any]:
     model = dashboard.check_model(model)
     lookback = int(lookback_days)
     if lookback < 1:
         raise ValueError("lookback_days must be at least 1")
-    warehouse = Warehouse.from_settings()
+    warehouse = Warehouse.at(lake)
     con = warehouse.connect()
     try:
         tables = dashboard.existing_tables(con)
@@ -99,6 +101,7 @@ def pacing_alerts(
     threshold: float | str | None = None,
     notify: bool | str = True,
     alerts_config: str | None = None,
+    lake: str | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """In-flight lines with ``|pacing_ratio - 1| > threshold`` (campaign ids and money only), sent.
@@ -113,7 +116,7 @@ def pacing_alerts(
     threshold = config.threshold if threshold in (None, "", "None") else _float(threshold, "threshold")
     if threshold < 0:
         raise ValueError("threshold must not be negative")
-    warehouse = Warehouse.from_settings()
+    warehouse = Warehouse.at(lake)
     con = warehouse.connect()
     try:
         tables = dashboard.existing_tables(con)

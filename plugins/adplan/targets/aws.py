@@ -110,6 +110,18 @@ class AwsBuilders:
             **self._aws(),
         )
 
+    def worker_job(
+        self,
+        task_id: str,
+        job: str,
+        *,
+        params: dict[str, Any] | None = None,
+        outlets: Sequence[Asset] = (),
+    ):
+        from adplan.targets.local import _job_task
+
+        return _job_task(task_id, job, {**(params or {}), "lake": self.settings.s3_lake}, outlets)
+
     def catalog_refresh(
         self,
         task_id: str,

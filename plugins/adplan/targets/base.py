@@ -54,6 +54,19 @@ class TaskBuilders(Protocol):
         skipped task locally, so it publishes no asset event.
         """
 
+    def worker_job(
+        self,
+        task_id: str,
+        job: str,
+        *,
+        params: dict[str, Any] | None = None,
+        outlets: Sequence[Asset] = (),
+    ) -> Any:
+        """Run a registered job in the Airflow worker on both targets, on the target's lake (S3 on aws).
+
+        For light steps that need Airflow itself (connections, notifiers), which a Glue job lacks:
+        the pacing alerts, for one."""
+
     def catalog_refresh(
         self,
         task_id: str,

@@ -46,6 +46,16 @@ class LocalBuilders:
     ):
         return _job_task(task_id, job, params, outlets, trigger_rule)
 
+    def worker_job(
+        self,
+        task_id: str,
+        job: str,
+        *,
+        params: dict[str, Any] | None = None,
+        outlets: Sequence[Asset] = (),
+    ):
+        return _job_task(task_id, job, params, outlets)
+
     def catalog_refresh(
         self,
         task_id: str,
