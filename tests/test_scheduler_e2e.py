@@ -26,7 +26,7 @@ import pytest
 from adplan import airflow_env
 from adplan.airflow_run import PIPELINE
 from adplan.lake import Lake
-from adplan.settings import PROJECT_DIR
+from adplan.settings import PROJECT_DIR, get_settings
 
 pytestmark = pytest.mark.slow
 
@@ -78,10 +78,18 @@ def standalone(tmp_path_factory):
     tick = latest_nightly_tick(datetime.now(UTC))
     ds = tick.date().isoformat()
     port = free_port()
+    # The project's Airflow environment for this home (its lineage folder among it).
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ADPLAN_HOME", str(home))
+    patch.setenv("AIRFLOW_HOME", str(airflow_home))
+    get_settings.cache_clear()
+    project_env = airflow_env.defaults()
+    patch.undo()
+    get_settings.cache_clear()
+    (home / "lineage").mkdir(parents=True)
     env = {
         **os.environ,
-        **airflow_env.defaults(),
-        "AIRFLOW_HOME": str(airflow_home),
+        **project_env,
         "ADPLAN_HOME": str(home),
         "ADPLAN_TARGET": "local",
         "AIRFLOW__API__PORT": str(port),
@@ -191,3 +199,6 @@ def test_the_nightly_run_triggers_every_dag_through_assets(standalone):
     # The Asset-triggered runs worked on the nightly run's partition, not on the day they ran.
     for dag_id, (zone, table) in OUTPUTS.items():
         assert ds in lake.partitions(zone, table), f"{dag_id}: no {zone}/{table} partition for {ds}"
+    # Every task run under the scheduler emitted OpenLineage events (to files, on this machine).
+    events = [json.loads(path.read_text()) for path in (work / "adplan" / "lineage").iterdir()]
+    assert {event["job"]["name"].split(".")[0] for event in events} >= set(DAG_IDS)

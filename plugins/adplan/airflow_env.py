@@ -6,6 +6,7 @@ tests all start Airflow with these settings; a variable already set in the envir
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -14,6 +15,13 @@ from adplan.settings import PROJECT_DIR
 
 def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME") or PROJECT_DIR / ".airflow")
+
+
+def lineage_dir() -> Path:
+    """Where the local OpenLineage events go: one JSON file per event (no two writers share a file)."""
+    from adplan.settings import get_settings
+
+    return get_settings().home / "lineage"
 
 
 def defaults() -> dict[str, str]:
@@ -29,6 +37,12 @@ def defaults() -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
         "AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES_REGEXP": r"(airflow|adplan)\..*",
+        # OpenLineage: every task's inputs and outputs (its Assets, and the provider operators' own
+        # facets) as events. Locally to files; a deployment points this at its lineage backend.
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "adplan",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(lineage_dir() / "event"), "append": False}
+        ),
         # The local data-quality checks' database: an in-memory DuckDB per check task.
         "AIRFLOW_CONN_DUCKDB_DEFAULT": '{"conn_type": "duckdb"}',
     }
@@ -39,6 +53,7 @@ def apply() -> dict[str, str]:
     for key, value in defaults().items():
         os.environ.setdefault(key, value)
     airflow_home().mkdir(parents=True, exist_ok=True)
+    lineage_dir().mkdir(parents=True, exist_ok=True)
     return {key: os.environ[key] for key in defaults()}
 
 
