@@ -52,7 +52,7 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
 
 test: lint $(AIRFLOW_DB) browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # The scheduler path alone: airflow standalone, the REST API, Asset-triggered runs (also in `make test`).
 e2e: $(AIRFLOW_DB)
