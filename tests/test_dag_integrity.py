@@ -79,12 +79,11 @@ def test_the_target_chooses_the_operators(dag_bag):
 
 
 def test_aws_operators_share_the_aws_pool_and_every_pool_is_defined(dag_bag):
-    import json
 
-    from adplan.airflow_run import POOLS_FILE
+    from adplan.airflow_run import POOLS_FILE, project_pools
 
     target, bag = dag_bag
-    defined = set(json.loads(POOLS_FILE.read_text())) | {"default_pool"}
+    defined = set(project_pools()) | {"default_pool"}
     for dag in bag.dags.values():
         for task in dag.tasks:
             assert task.pool in defined, (

@@ -234,3 +234,14 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context():
         if line.strip() and not line.startswith("#")
     }
     assert {".venv", ".adplan", ".airflow", "**/__pycache__"} <= ignored
+
+
+def test_the_connections_and_pools_the_dags_use_exist_in_the_stack(compose, env):
+    from adplan import airflow_env
+
+    for key, value in airflow_env.defaults().items():
+        if key.startswith("AIRFLOW_CONN_"):
+            assert env.get(key) == value, key
+    assert "airflow pools import /opt/airflow/include/airflow/pools.json" in str(
+        compose["services"]["airflow-init"]
+    )

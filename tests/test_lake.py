@@ -69,3 +69,20 @@ def test_warehouse_views_union_partitions_with_string_dt(tmp_path, lake):
     warehouse.refresh_catalog()
     catalog = duckdb.connect(str(warehouse.catalog_path), read_only=True)
     assert catalog.execute("SELECT count(*) FROM curated_orders").fetchall() == [(3,)]
+
+
+def test_inside_an_airflow_task_s3_uses_the_projects_aws_connection(monkeypatch):
+    from adplan.s3files import s3_client
+
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "media_attribution")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT", '{"conn_type": "aws", "login": "AKIDFROMCONN", "password": "s"}'
+    )
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    client = s3_client("us-east-1")
+    assert client._request_signer._credentials.access_key == "AKIDFROMCONN"
+    monkeypatch.delenv("AIRFLOW_CTX_DAG_ID")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDFROMENV")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    assert s3_client("us-east-1")._request_signer._credentials.access_key == "AKIDFROMENV"

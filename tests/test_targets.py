@@ -84,3 +84,23 @@ def test_local_builders_make_python_tasks():
         local.job("ingest", "hygiene.ingest", params={"source": "orders"})
         local.query("kpis", "insights/kpis.sql", output_table="campaign_kpis_daily")
     assert {type(task).__name__ for task in dag.tasks} == {"_PythonDecoratedOperator"}
+
+
+def test_aws_quality_checks_crawl_the_zone_then_check_the_runs_partition_on_athena(aws):
+    with DAG("t", **dag_kwargs()) as dag:
+        aws.quality_checks(
+            "check_graph",
+            "curated",
+            "identity_graph",
+            column_checks={"person_id": {"null_check": {"equal_to": 0}}},
+            table_checks={"has_rows": {"check_statement": "COUNT(*) > 0"}},
+        )
+    crawl, columns, table = (
+        dag.get_task(f"check_graph.{name}") for name in ("update_catalog", "columns", "table")
+    )
+    assert crawl.crawler_name == "adplan-curated"
+    assert columns.upstream_task_ids == {"check_graph.update_catalog"}
+    assert table.upstream_task_ids == {"check_graph.columns"}
+    assert columns.conn_id == "adplan_athena"
+    assert columns.table == '"adplan"."identity_graph"'
+    assert table.partition_clause == "dt = '{{ run_ds() }}'"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -36,9 +38,21 @@ def migrate_database() -> None:
     env = {**_os_environ(), **airflow_env.apply()}
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        [airflow, "pools", "import", str(POOLS_FILE)], check=True, env=env, stdout=subprocess.DEVNULL
-    )
+    with tempfile.TemporaryDirectory() as folder:
+        pools = Path(folder) / "pools.json"
+        pools.write_text(json.dumps(project_pools()))
+        subprocess.run(
+            [airflow, "pools", "import", str(pools)], check=True, env=env, stdout=subprocess.DEVNULL
+        )
+
+
+def project_pools() -> dict[str, Any]:
+    """The pools of ``POOLS_FILE``, the AWS one under the name the settings give it (ADPLAN_AWS_POOL)."""
+    from adplan.settings import get_settings
+
+    pools = json.loads(POOLS_FILE.read_text())
+    aws = pools.pop("adplan_aws")
+    return {**pools, get_settings().aws_pool: aws}
 
 
 def run_dag(dag_id: str, run_date: date, conf: dict[str, Any] | None = None) -> str:

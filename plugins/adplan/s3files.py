@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import os
 import tempfile
 from typing import Any
 
@@ -30,12 +31,32 @@ SPOOL_BYTES = 64 * 2**20
 
 
 def s3_client(region: str | None = None):
-    """A boto3 S3 client from the default credential chain (``AWS_ENDPOINT_URL`` is honoured by boto3)."""
+    """A boto3 S3 client: inside an Airflow task, from the project's AWS connection (the one every AWS
+    operator uses); elsewhere (a Glue job, a test) from boto3's default credential chain.
+    ``AWS_ENDPOINT_URL`` is honoured either way."""
     import boto3
     from botocore.config import Config
 
     config = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=16)
-    return boto3.session.Session().client("s3", region_name=region, config=config)
+    session = _airflow_session(region) or boto3.session.Session()
+    return session.client("s3", region_name=region, config=config)
+
+
+def _airflow_session(region: str | None):
+    # The task runner puts AIRFLOW_CTX_* in the environment of the task it runs.
+    if not os.environ.get("AIRFLOW_CTX_DAG_ID"):
+        return None
+    try:
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+    except ImportError:
+        return None
+    from adplan.settings import get_settings
+
+    settings = get_settings()
+    hook = AwsBaseHook(
+        aws_conn_id=settings.aws_conn_id, client_type="s3", region_name=region or settings.region
+    )
+    return hook.get_session(region_name=region or settings.region)
 
 
 def split(location: str) -> tuple[str, str]:

@@ -226,3 +226,27 @@ def test_the_prior_is_re_estimated_with_the_recall_the_trained_model_implies():
     assert implied_recall(model, [("first_name", "last_name"), ("dob",)]) == pytest.approx(1 - 0.28 * 0.5)
     # A rule over a column the model has no exact level for: no estimate.
     assert implied_recall(model, [("email_hash",)]) is None
+
+
+@pytest.mark.parametrize(
+    "present",
+    [
+        {"city"},
+        {"city", "postcode"},
+        {"street", "city"},
+        {"postcode"},
+        {"street"},
+        {"street", "postcode", "city"},
+    ],
+)
+def test_address_conditions_only_read_the_address_columns_the_inputs_have(present):
+    import re
+
+    from adplan.matching.probabilistic import _address_conditions
+
+    address = _address_conditions(present)
+    sql = " ".join(
+        filter(None, (address.missing, address.exact, address.close, address.area, address.postcode))
+    )
+    used = {match.group(1) for match in re.finditer(r"\b(street|postcode|city)_[lr]\b", sql)}
+    assert used and used <= present

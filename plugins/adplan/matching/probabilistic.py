@@ -355,24 +355,21 @@ def _address_conditions(present: set[str]) -> _Address:
     town_same = "jaro_winkler_similarity(city_l, city_r) >= 0.92" if city else None
     area = " OR ".join(c for c in (postcode_same, town_same) if c) or None
     street_close = "jaro_winkler_similarity(street_l, street_r) >= 0.92"
-    if street and postcode:
-        exact = "(street_l = street_r AND postcode_l = postcode_r)"
-    elif street:
-        exact = "street_l = street_r"
-    else:
+    if street:
+        exact = "(street_l = street_r AND postcode_l = postcode_r)" if postcode else "street_l = street_r"
+        close = f"({street_close} AND ({area}))" if area else street_close
+        area_level = f"({area})" if area else None
+        postcode_level = "postcode_l = postcode_r" if postcode else None
+    elif postcode:
         exact = "postcode_l = postcode_r"
-    if street and area:
-        close = f"({street_close} AND ({area}))"
-    elif street:
-        close = street_close
-    else:
         close = _one_keying_error("postcode")
+        # A postcode off by more than a keying error, in the same town.
+        area_level, postcode_level = town_same, None
+    else:  # the town alone
+        exact, close = "city_l = city_r", town_same
+        area_level, postcode_level = None, None
     return _Address(
-        missing=" AND ".join(missing),
-        exact=exact,
-        close=close,
-        area=f"({area})" if street and area else None,
-        postcode="postcode_l = postcode_r" if street and postcode else None,
+        missing=" AND ".join(missing), exact=exact, close=close, area=area_level, postcode=postcode_level
     )
 
 

@@ -365,7 +365,9 @@ class AwsBuilders:
         from adplan.targets.local import _check_group
 
         # Athena through the provider's AthenaSQLHook (an ``athena`` connection: region, workgroup,
-        # s3_staging_dir). Partition projection on dt makes the clause prune to the run's partition.
+        # s3_staging_dir). The zone's crawler runs first: tables whose schema only the code knows are
+        # the crawler's (include/infra), so the night's partition must be in the catalog before the
+        # checks can see it.
         return _check_group(
             task_id,
             self.settings.athena_sql_conn_id,
@@ -374,4 +376,5 @@ class AwsBuilders:
             column_checks,
             table_checks,
             outlets,
+            before=lambda: self.catalog_refresh("update_catalog", zone),
         )

@@ -213,9 +213,11 @@ def _check_group(
     column_checks: dict[str, dict[str, Any]] | None,
     table_checks: dict[str, dict[str, str]] | None,
     outlets: Sequence[Asset],
+    before: Any = None,
 ):
     """The column and table checks of one table as a task group (shared by both targets); the last
-    check publishes ``outlets``."""
+    check publishes ``outlets``. ``before`` makes the group's first task (the aws target updates the
+    catalog there)."""
     from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
     from airflow.sdk import TaskGroup
 
@@ -246,4 +248,6 @@ def _check_group(
         checks[-1].outlets = list(outlets)
         if len(checks) == 2:
             checks[0] >> checks[1]
+        if before is not None:
+            before() >> checks[0]
     return group
