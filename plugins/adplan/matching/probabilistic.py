@@ -261,7 +261,7 @@ def _name_comparison(column: str, swapped_with: str | None, term_frequencies: bo
     if swapped_with:
         levels.append(
             cll.CustomLevel(
-                f"jaro_winkler_similarity({column}_l, {swapped_with}_r) >= 0.92",
+                f"{column}_l = {swapped_with}_r",
                 f"{column} matches the other record's {swapped_with}",
             )
         )
