@@ -16,7 +16,8 @@ The engine sees a warehouse connection whose configured-table data locations (``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,26 +158,37 @@ def run_analyses(
         "segments": list(segments or []),
         "lookback_days": int(lookback_days),
     }
+    results: dict[str, dict[str, Any]] = {}
+    with _open_room(collaboration, ds) as (room, warehouse):
+        for name in names:
+            analysis = ANALYSES[name]
+            parameters = render_parameters(analysis, ds, params)
+            results[name] = _run_analysis(
+                room, warehouse, analysis, ds, member, params, parameters, result_format
+            )
+        budget = _budget_remaining(room)
+    return {"ds": ds, "member": member, "analyses": results, **budget}
+
+
+@contextlib.contextmanager
+def _open_room(collaboration: str | None, ds: str) -> Iterator[tuple[CleanRoom, Warehouse]]:
+    """The collaboration's clean room over the warehouse's partitions of ``ds``; on success the
+    catalog is refreshed with what the analyses wrote."""
     collab = load_collaboration(collaboration)
     warehouse = Warehouse.from_settings()
-    results: dict[str, dict[str, Any]] = {}
     con = room_connection(collab, warehouse, ds)
     try:
         with CleanRoom(collab, con, state_dir=warehouse.lake.zone_dir(ZONE) / "state") as room:
-            for name in names:
-                analysis = ANALYSES[name]
-                parameters = render_parameters(analysis, ds, params)
-                results[name] = _run_analysis(
-                    room, warehouse, analysis, ds, member, params, parameters, result_format
-                )
-            budget = room.privacy_budget()
+            yield room, warehouse
     finally:
         con.close()
     warehouse.refresh_catalog()
-    summary: dict[str, Any] = {"ds": ds, "member": member, "analyses": results}
-    if budget is not None:
-        summary["privacy_budget_remaining"] = budget["epsilonRemaining"]
-    return summary
+
+
+def _budget_remaining(room: CleanRoom) -> dict[str, Any]:
+    """``privacy_budget_remaining`` (epsilon) when the collaboration has a privacy budget."""
+    budget = room.privacy_budget()
+    return {} if budget is None else {"privacy_budget_remaining": budget["epsilonRemaining"]}
 
 
 def run_protected_query(
@@ -199,22 +211,12 @@ def run_protected_query(
     params = {**DEFAULT_PARAMS, **(params or {})}
     if spec.template is not None and parameters is None:
         parameters = render_parameters(spec, ds, params)
-    collab = load_collaboration(collaboration)
-    warehouse = Warehouse.from_settings()
-    con = room_connection(collab, warehouse, ds)
-    try:
-        with CleanRoom(collab, con, state_dir=warehouse.lake.zone_dir(ZONE) / "state") as room:
-            result = _run_analysis(
-                room, warehouse, spec, ds, member or "agency", params, parameters or {}, result_format
-            )
-            budget = room.privacy_budget()
-    finally:
-        con.close()
-    warehouse.refresh_catalog()
-    summary: dict[str, Any] = {"ds": ds, "analysis": spec.name, **result}
-    if budget is not None:
-        summary["privacy_budget_remaining"] = budget["epsilonRemaining"]
-    return summary
+    with _open_room(collaboration, ds) as (room, warehouse):
+        result = _run_analysis(
+            room, warehouse, spec, ds, member or "agency", params, parameters or {}, result_format
+        )
+        budget = _budget_remaining(room)
+    return {"ds": ds, "analysis": spec.name, **result, **budget}
 
 
 def _run_analysis(
