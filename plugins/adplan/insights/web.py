@@ -46,8 +46,6 @@ def create_app(loader: Loader | None = None) -> FastAPI:
     def data_or_error(ds: str | None, model: str) -> dict[str, Any]:
         try:
             return load(ds or None, model or "linear")
-        except NotImplementedError as error:
-            raise HTTPException(status_code=503, detail=str(error)) from None
         except AthenaQueryError as error:
             raise HTTPException(status_code=502, detail=str(error)) from None
         except ValueError as error:
