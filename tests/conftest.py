@@ -24,3 +24,30 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def adplan_home() -> Path:
     return _HOME
+
+
+def _resolve_identities(
+    home: Path, ds: str, *, people: int, days: int, seed: int, sources, resolve=None
+) -> None:
+    """Generate a world in ``home`` (the current ADPLAN_HOME) and run it through hygiene and identity
+    resolution for ``ds``, as the nightly and identity DAGs do."""
+    import datetime as dt
+
+    from adplan import jobs
+    from adplan.runner import run_sql_file
+    from adplan.world import generate
+
+    generate(home, people=people, days=days, seed=seed, as_of=dt.date.fromisoformat(ds))
+    for source in sources:
+        jobs.run("hygiene.ingest", ds, {"source": source})
+        jobs.run("hygiene.curate", ds, {"source": source})
+    for table, column in (("curated_ad_devices", "device_id"), ("curated_ad_cookies", "cookie_id")):
+        run_sql_file("identity/ad_identifiers.sql", ds, {"id_column": column}, table, "curated")
+    jobs.run("identity.resolve", ds, resolve or {})
+
+
+@pytest.fixture(scope="session")
+def resolved_world():
+    """``resolved_world(home, ds, people=..., days=..., seed=..., sources=..., resolve=None)``: a
+    generated world through hygiene and identity resolution."""
+    return _resolve_identities

@@ -7,7 +7,6 @@ as Trino on its own.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -25,9 +24,7 @@ CLEAN_ROOMS_DIALECT = ("audiences/cleanroom_enrichment.sql", "cleanroom/analyses
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    from adplan.world import generate
-
+def rendered(tmp_path_factory, resolved_world):
     home = tmp_path_factory.mktemp("sql-world")
     patch = pytest.MonkeyPatch()
     patch.setenv("ADPLAN_HOME", str(home))
@@ -42,13 +39,15 @@ def rendered(tmp_path_factory):
 
     patch.setattr(sqlfiles, "render", recording_render)
     try:
-        generate(home, people=1500, days=21, seed=11, as_of=dt.date.fromisoformat(DS))
-        for source in LANDING_SOURCES:
-            jobs.run("hygiene.ingest", DS, {"source": source})
-            jobs.run("hygiene.curate", DS, {"source": source})
-        for table, column in (("curated_ad_devices", "device_id"), ("curated_ad_cookies", "cookie_id")):
-            run_sql_file("identity/ad_identifiers.sql", DS, {"id_column": column}, table, "curated")
-        jobs.run("identity.resolve", DS, {"workflow": "workflows/identity_rules.json"})
+        resolved_world(
+            home,
+            DS,
+            people=1500,
+            days=21,
+            seed=11,
+            sources=LANDING_SOURCES,
+            resolve={"workflow": "workflows/identity_rules.json"},
+        )
         run_sql_file("identity/identity_graph.sql", DS, {"technique": "rules"}, "identity_graph", "curated")
         for job in ("build_profiles", "build_segments", "score_lookalikes", "export_activation"):
             jobs.run(f"audiences.{job}", DS)

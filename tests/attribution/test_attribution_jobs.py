@@ -3,7 +3,6 @@ hygiene and identity resolution, and the touchpoint / conversion SQL on hand-bui
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import duckdb
@@ -12,7 +11,7 @@ import pyarrow as pa
 import pytest
 import sqlglot
 
-from adplan import jobs, sqlfiles
+from adplan import sqlfiles
 from adplan.attribution.jobs import (
     ATTRIBUTION_MODELS,
     BUDGET_TABLE,
@@ -29,7 +28,6 @@ from adplan.attribution.jobs import (
     prepare_inputs,
 )
 from adplan.lake import Lake
-from adplan.runner import run_sql_file
 from adplan.settings import get_settings
 from adplan.warehouse import Warehouse
 
@@ -68,21 +66,13 @@ def read_tables(lake: Lake, ds: str = DS) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from adplan.world import generate
-
+def world(tmp_path_factory, resolved_world):
     home = tmp_path_factory.mktemp("attribution-world")
     patch = pytest.MonkeyPatch()
     patch.setenv("ADPLAN_HOME", str(home))
     get_settings.cache_clear()
     try:
-        generate(home, people=1500, days=14, seed=7, as_of=dt.date.fromisoformat(DS))
-        for source in SOURCES:
-            jobs.run("hygiene.ingest", DS, {"source": source})
-            jobs.run("hygiene.curate", DS, {"source": source})
-        for table, column in (("curated_ad_devices", "device_id"), ("curated_ad_cookies", "cookie_id")):
-            run_sql_file("identity/ad_identifiers.sql", DS, {"id_column": column}, table, "curated")
-        jobs.run("identity.resolve", DS, {})
+        resolved_world(home, DS, people=1500, days=14, seed=7, sources=SOURCES)
         lake = Lake.from_settings()
         first = {"attribute": attribute(DS, **ATTRIBUTE_PARAMS), "budget": plan_budget(DS, **BUDGET_PARAMS)}
         first_tables = read_tables(lake)

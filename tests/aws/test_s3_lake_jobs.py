@@ -12,7 +12,6 @@ downloads an extension or leaves this machine.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import re
@@ -141,23 +140,14 @@ def upload_tables(local: Lake, s3: S3Lake, tables: tuple[str, ...] | None = None
 
 
 @pytest.fixture(scope="module")
-def attribution_runs(moto_endpoint, tmp_path_factory):
+def attribution_runs(moto_endpoint, tmp_path_factory, resolved_world):
     """Both lakes seeded with one generated world's curated tables; the jobs run on each."""
-    from adplan.runner import run_sql_file
-    from adplan.world import generate
-
     home = tmp_path_factory.mktemp("s3-attribution-home")
     patch = pytest.MonkeyPatch()
     patch.setenv("ADPLAN_HOME", str(home))
     get_settings.cache_clear()
     try:
-        generate(home, people=800, days=14, seed=5, as_of=dt.date.fromisoformat(DS))
-        for source in SOURCES:
-            jobs.run("hygiene.ingest", DS, {"source": source})
-            jobs.run("hygiene.curate", DS, {"source": source})
-        for table, column in (("curated_ad_devices", "device_id"), ("curated_ad_cookies", "cookie_id")):
-            run_sql_file("identity/ad_identifiers.sql", DS, {"id_column": column}, table, "curated")
-        jobs.run("identity.resolve", DS, {})
+        resolved_world(home, DS, people=800, days=14, seed=5, sources=SOURCES)
         local = Lake.from_settings()
         s3 = S3Lake(S3_ROOT)
         upload_tables(local, s3, ATTRIBUTION_INPUTS)

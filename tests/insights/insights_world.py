@@ -20,6 +20,7 @@ from datetime import date, datetime
 
 import pyarrow as pa
 
+from adplan.attribution.jobs import ROAS_SCHEMA
 from adplan.lake import Lake
 
 DS = "2026-03-10"
@@ -262,18 +263,8 @@ def write_extras(lake: Lake) -> None:
                 "roas": [20 / 3, 3.0, 20 / 3, 5 / 3],
                 "cpa": [1.5, 4.0, 1.5, 3.0],
             },
-            schema=pa.schema(
-                [
-                    ("model", pa.string()),
-                    ("channel", pa.string()),
-                    ("campaign_id", pa.string()),
-                    ("spend", pa.float64()),
-                    ("conversions", pa.float64()),
-                    ("value", pa.float64()),
-                    ("roas", pa.float64()),
-                    ("cpa", pa.float64()),
-                ]
-            ),
+            # The attribution job's own schema: the dashboard reads what that job writes.
+            schema=ROAS_SCHEMA,
         ),
     )
     lake.write_partition(
