@@ -232,21 +232,16 @@ class S3Lake:
     def partitions(self, zone: str, table: str) -> list[str]:
         """The dates of the complete partitions of a table, oldest first."""
         self.zone_location(zone)
-        dates = []
-        for key in self.keys(f"{zone}/{table}"):
-            parts = key.split("/")
-            if len(parts) == 4 and parts[2].startswith("dt=") and parts[3] == PARTITION_FILE:
-                dates.append(parts[2].removeprefix("dt="))
-        return sorted(dates)
+        return sorted(found[2] for key in self.keys(f"{zone}/{table}") if (found := _partition_of(key)))
 
     def tables(self) -> list[tuple[str, str]]:
         """Every (zone, table) that has at least one complete partition."""
-        found = set()
-        for zone in TABLE_ZONES:
-            for key in self.keys(zone):
-                parts = key.split("/")
-                if len(parts) == 4 and parts[2].startswith("dt=") and parts[3] == PARTITION_FILE:
-                    found.add((zone, parts[1]))
+        found = {
+            partition[:2]
+            for zone in TABLE_ZONES
+            for key in self.keys(zone)
+            if (partition := _partition_of(key))
+        }
         return sorted(found, key=lambda item: (TABLE_ZONES.index(item[0]), item[1]))
 
     # --- writes ---------------------------------------------------------------------------------------
@@ -311,6 +306,14 @@ class S3Lake:
                     Bucket=self.bucket,
                     Delete={"Objects": [{"Key": self.key(name)} for name in stale[start : start + 1000]]},
                 )
+
+
+def _partition_of(key: str) -> tuple[str, str, str] | None:
+    """(zone, table, dt) of a complete partition's key relative to the lake, else None."""
+    parts = key.split("/")
+    if len(parts) == 4 and parts[2].startswith("dt=") and parts[3] == PARTITION_FILE:
+        return parts[0], parts[1], parts[2].removeprefix("dt=")
+    return None
 
 
 def lake_at(location: str | Path | None) -> Lake | S3Lake:
