@@ -11,6 +11,12 @@ component's smallest id.
 
 Contraction keeps rounds cheap: after the first round most components are one node without edges,
 so later rounds only touch what is still being merged.
+
+Memory: the input edges are neither deduplicated nor collected into a node list up front (a DISTINCT
+over tens of millions of pairs is a hash table of that size, and ran out of DuckDB's memory cap at
+11M pairs). A duplicate edge changes no minimum, so the first round takes the edges as they come;
+its neighbourhood minima list every node with an edge, and the contracted edges, deduplicated, are
+few. Every step is a scan, a hash join built on a node table, or an aggregate by node.
 """
 
 from __future__ import annotations
@@ -33,30 +39,30 @@ def connected_components(
     Creates ``out_table`` (node BIGINT, label BIGINT) holding every node that has an edge, labelled
     with the smallest node id of its component. Returns the number of rounds.
     """
+    # Duplicates and both directions of an edge are kept: the first round does not mind them, and
+    # its rebuild of the edges deduplicates what is left (see the module's docstring).
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cc_edges AS
-        SELECT DISTINCT least(a, b)::BIGINT AS lo, greatest(a, b)::BIGINT AS hi
+        SELECT least(a, b)::BIGINT AS lo, greatest(a, b)::BIGINT AS hi
         FROM ({edges_sql}) WHERE a <> b
         """
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE cc_map AS SELECT lo AS node, lo AS label FROM cc_edges "
-        "UNION SELECT hi, hi FROM cc_edges"
-    )
+    # Until the first round, cc_map is empty: that round's minima (cc_min) cover every node.
+    con.execute("CREATE OR REPLACE TEMP TABLE cc_map (node BIGINT, label BIGINT)")
     rounds = 0
     while con.execute("SELECT count(*) FROM cc_edges").fetchall()[0][0] > 0:
         if rounds == max_rounds:
             raise RuntimeError(f"connected components did not settle in {max_rounds} rounds")
         rounds += 1
-        _contract_once(con)
+        _contract_once(con, first=rounds == 1)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {out_table} AS SELECT node, label FROM cc_map")
     for table in ("cc_map", "cc_edges", "cc_min"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return rounds
 
 
-def _contract_once(con: duckdb.DuckDBPyConnection) -> None:
+def _contract_once(con: duckdb.DuckDBPyConnection, first: bool) -> None:
     # The smallest id in each node's closed neighbourhood. Edges are stored lo < hi, so a node's
     # smaller neighbours are the lo ends of its edges.
     con.execute(
@@ -69,13 +75,17 @@ def _contract_once(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     _jump_to_roots(con)
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE cc_map AS
-        SELECT m.node, coalesce(c.label, m.label) AS label
-        FROM cc_map m LEFT JOIN cc_min c ON c.node = m.label
-        """
-    )
+    if first:
+        # Every node with an edge is in cc_min, already labelled with its root.
+        con.execute("CREATE OR REPLACE TEMP TABLE cc_map AS SELECT node, label FROM cc_min")
+    else:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE cc_map AS
+            SELECT m.node, coalesce(c.label, m.label) AS label
+            FROM cc_map m LEFT JOIN cc_min c ON c.node = m.label
+            """
+        )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE cc_edges AS

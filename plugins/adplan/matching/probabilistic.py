@@ -56,6 +56,8 @@ from adplan.matching.inputs import PreparedInputs, PreparedSource, literal, quot
 from adplan.matching.normalize import NORMALIZED_KINDS, hashed_sql, normalize_field_sql
 
 IDENTIFIER_TYPES = ("MAID", "PROVIDER_ID", "IPV4", "IPV6")
+# Feature columns holding SHA-256 hashes: compared for equality only.
+HASHED_FEATURES = ("email_hash", "phone_hash")
 # Name columns that forms swap with each other.
 NAME_SWAPS = {"first_name": "last_name", "last_name": "first_name"}
 # Weak-key pairs for blocking, most selective first. Names are the strongest weak evidence.
@@ -180,8 +182,14 @@ def feature_columns_sql(prepared: PreparedSource, registered: dict[str, str]) ->
 
 
 def build_features(con: duckdb.DuckDBPyConnection, prepared: PreparedInputs) -> list[str]:
-    """Create the view ``ml_input`` (unique_id, source_dataset, features...) over the prepared inputs;
-    returns the features that have values."""
+    """Create the table ``ml_input`` (unique_id, source_dataset, features...) from the prepared
+    inputs; returns the features that have values.
+
+    Hashed features (``*_hash``, 64 hex characters of SHA-256) are only ever compared for equality,
+    so each becomes a number: the smallest unique_id of the records with that hash (see
+    ``_hash_keys``). Splink joins every scored pair to both of its records' features; at 4.2M records
+    and 11M pairs, two 64-character strings a record made that join spill under the memory cap
+    (a quarter of the prediction's CPU time)."""
     parts = []
     for p in prepared.sources:
         names = [row[0] for row in con.execute(f"DESCRIBE {p.table}").fetchall()]
@@ -192,13 +200,33 @@ def build_features(con: duckdb.DuckDBPyConnection, prepared: PreparedInputs) -> 
         ]
         selects = ["rid AS unique_id", f"{literal(p.source.name)} AS source_dataset", *map(quote, features)]
         parts.append(f"SELECT {', '.join(selects)} FROM {p.table}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW ml_input AS {' UNION ALL BY NAME '.join(parts)}")
-    columns = [row[0] for row in con.execute("DESCRIBE ml_input").fetchall()]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW ml_features AS {' UNION ALL BY NAME '.join(parts)}")
+    columns = [row[0] for row in con.execute("DESCRIBE ml_features").fetchall()]
     features = [column for column in columns if column not in ("unique_id", "source_dataset")]
     counts = con.execute(
-        f"SELECT {', '.join(f'count({quote(c)})' for c in features)} FROM ml_input"
+        f"SELECT {', '.join(f'count({quote(c)})' for c in features)} FROM ml_features"
     ).fetchall()[0]
-    return [column for column, count in zip(features, counts, strict=True) if count > 0]
+    present = [column for column, count in zip(features, counts, strict=True) if count > 0]
+    _hash_keys(con, columns, [c for c in present if c in HASHED_FEATURES])
+    return present
+
+
+def _hash_keys(con: duckdb.DuckDBPyConnection, columns: list[str], hashed: list[str]) -> None:
+    """``ml_input``: the view ``ml_features`` with each ``hashed`` column replaced by a BIGINT key,
+    the smallest unique_id of the records with that value (equal keys exactly when equal hashes)."""
+    joins = []
+    for i, column in enumerate(hashed):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE ml_hash_{i} AS SELECT {quote(column)} AS value, "
+            f"min(unique_id) AS key FROM ml_features WHERE {quote(column)} IS NOT NULL GROUP BY ALL"
+        )
+        joins.append(f"LEFT JOIN ml_hash_{i} h{i} ON h{i}.value = f.{quote(column)}")
+    selects = [f"h{hashed.index(c)}.key AS {quote(c)}" if c in hashed else f"f.{quote(c)}" for c in columns]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE ml_input AS SELECT {', '.join(selects)} FROM ml_features f {' '.join(joins)}"
+    )
+    for i in range(len(hashed)):
+        con.execute(f"DROP TABLE ml_hash_{i}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -679,7 +707,8 @@ def _identifier_columns(features: list[str], options: MLOptions) -> list[str]:
 
 def _link_condition(identifiers: list[str], options: MLOptions) -> str:
     """Which scored pairs are links: above the threshold, or agreeing on an identifier and above the
-    (lower) identifier threshold.
+    (lower) identifier threshold. An identifier's agreement is checked on its key (see
+    ``_identifier_keys``): ``l.key_<i>`` and ``r.key_<i>`` for the i-th identifier.
 
     Why a lower bar for identifiers: u-probabilities come from random pairs, and for an identifier
     most random pairs that agree on it are true matches (the duplicates among them), so its u is
@@ -691,41 +720,81 @@ def _link_condition(identifiers: list[str], options: MLOptions) -> str:
     """
     if not identifiers:
         return f"p.match_probability >= {options.threshold}"
-    agree = " OR ".join(f"l.{quote(c)} = r.{quote(c)}" for c in identifiers)
+    agree = " OR ".join(f"l.key_{i} = r.key_{i}" for i in range(len(identifiers)))
     return (
         f"p.match_probability >= {options.threshold} OR "
         f"(p.match_probability >= {options.identifier_threshold} AND ({agree}))"
     )
 
 
+def _identifier_keys(con: duckdb.DuckDBPyConnection, identifiers: list[str]) -> None:
+    """Create ``ml_ids`` (unique_id, key_0, key_1...): for every record with an identifier, each
+    identifier's value as a number. Two records agree on an identifier exactly when their keys are
+    equal.
+
+    Hashes already are such numbers in ``ml_input`` (see ``build_features``); other identifiers get
+    the smallest unique_id of the records with that value. Pairs are checked on these keys rather
+    than on the values: the lookup table, built once per side of a pair, stays two BIGINTs a record."""
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE ml_input)").fetchall())
+    keys, joins = [], []
+    for i, column in enumerate(identifiers):
+        if types.get(column) in ("BIGINT", "INTEGER", "UBIGINT", "HUGEINT"):
+            keys.append(f"i.{quote(column)} AS key_{i}")
+            continue
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE ml_key_{i} AS SELECT {quote(column)} AS value, "
+            f"min(unique_id) AS key FROM ml_input WHERE {quote(column)} IS NOT NULL GROUP BY ALL"
+        )
+        keys.append(f"k{i}.key AS key_{i}")
+        joins.append(f"LEFT JOIN ml_key_{i} k{i} ON k{i}.value = i.{quote(column)}")
+    present = " OR ".join(f"i.{quote(c)} IS NOT NULL" for c in identifiers)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE ml_ids AS SELECT i.unique_id, {', '.join(keys)} "
+        f"FROM ml_input i {' '.join(joins)} WHERE {present}"
+    )
+    for i in range(len(identifiers)):
+        con.execute(f"DROP TABLE IF EXISTS ml_key_{i}")
+
+
 def cluster_without_chaining(
-    con: duckdb.DuckDBPyConnection, predictions: str, options: MLOptions, features: list[str]
+    con: duckdb.DuckDBPyConnection,
+    predictions: str,
+    options: MLOptions,
+    features: list[str],
+    *,
+    drop_splink_tables: bool = False,
 ) -> dict[str, Any]:
-    """Create ``ml_clusters`` (node, label) for linked records, and return the clustering figures."""
+    """Create ``ml_clusters`` (node, label) for linked records, and return the clustering figures.
+
+    Leaves ``ml_edges`` (a, b, p): the links, one row a pair (Splink scores each pair once). With
+    ``drop_splink_tables``, Splink's tables (the predictions among them) are dropped once the links
+    are taken from them: clustering then has DuckDB's memory to itself."""
     identifiers = _identifier_columns(features, options)
-    columns = ", ".join(["unique_id", *map(quote, identifiers)])
-    present = " OR ".join(f"{quote(c)} IS NOT NULL" for c in identifiers) or "false"
-    # The identifier values of the records that have one: a small table to check pairs against.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE ml_ids AS SELECT {columns} FROM ml_input WHERE {present}")
+    if identifiers:
+        _identifier_keys(con, identifiers)
+        joins = "LEFT JOIN ml_ids l ON l.unique_id = p.unique_id_l LEFT JOIN ml_ids r ON r.unique_id = p.unique_id_r"
+    else:
+        joins = ""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE ml_edges AS
-        SELECT p.unique_id_l AS a, p.unique_id_r AS b, p.match_probability AS p
-        FROM {predictions} p
-        LEFT JOIN ml_ids l ON l.unique_id = p.unique_id_l LEFT JOIN ml_ids r ON r.unique_id = p.unique_id_r
+        SELECT p.unique_id_l::BIGINT AS a, p.unique_id_r::BIGINT AS b, p.match_probability AS p
+        FROM {predictions} p {joins}
         WHERE {_link_condition(identifiers, options)}
         """
     )
+    con.execute("DROP TABLE IF EXISTS ml_ids")
+    if drop_splink_tables:
+        _drop_splink_tables(con)
     con.execute("CREATE OR REPLACE TEMP TABLE ml_clusters (node BIGINT, label BIGINT)")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE ml_pending AS SELECT a AS node FROM ml_edges UNION SELECT b FROM ml_edges"
-    )
     # Level 0.0 is every link; then ever stricter thresholds for what is still too large.
     levels = [0.0, *[t for t in options.escalation if t > options.threshold]]
     split_at: list[float | str] = []
     oversize = 0
     for level in levels:
-        oversize = _cluster_pending(con, _edges_among_pending_sql(level), options.max_cluster_size)
+        # At the first level every record with a link is pending: no need to list them first.
+        edges = "SELECT a, b FROM ml_edges" if level == 0.0 else _edges_among_pending_sql(level)
+        oversize = _cluster_pending(con, edges, options.max_cluster_size, all_pending=level == 0.0)
         if oversize == 0:
             break
         split_at.append(level if level else "links")
@@ -740,6 +809,7 @@ def cluster_without_chaining(
         _cluster_pending(
             con, _best_link_sql(levels[-1], mutual=True), options.max_cluster_size, finalize_all=True
         )
+    con.execute("DROP TABLE IF EXISTS ml_pending")
     largest = con.execute(
         "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM ml_clusters GROUP BY label)"
     ).fetchall()[0][0]
@@ -748,6 +818,15 @@ def cluster_without_chaining(
         "oversize_split_at": split_at,
         "largest_cluster": int(largest),
     }
+
+
+def _drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
+    tables = con.execute(
+        "SELECT database_name, schema_name, table_name FROM duckdb_tables() "
+        "WHERE starts_with(table_name, '__splink__')"
+    ).fetchall()
+    for database, schema, table in tables:
+        con.execute(f"DROP TABLE IF EXISTS {quote(database)}.{quote(schema)}.{quote(table)}")
 
 
 def _edges_among_pending_sql(level: float) -> str:
@@ -773,46 +852,59 @@ def _best_link_sql(level: float, mutual: bool) -> str:
 
 
 def _cluster_pending(
-    con: duckdb.DuckDBPyConnection, edges_sql: str, max_size: int, finalize_all: bool = False
+    con: duckdb.DuckDBPyConnection,
+    edges_sql: str,
+    max_size: int,
+    finalize_all: bool = False,
+    all_pending: bool = False,
 ) -> int:
     """Cluster the pending records on ``edges_sql``; clusters within ``max_size`` (or all, with
-    ``finalize_all``) become final, the rest stay pending. Returns the number of oversize clusters."""
+    ``finalize_all``) become final, the rest stay pending in ``ml_pending``. With ``all_pending``,
+    the pending records are the nodes of ``edges_sql`` (``ml_pending`` is not read). Returns the
+    number of oversize clusters."""
     connected_components(con, edges_sql, "ml_round")
-    # Pending records with no edge at this level are clusters of their own.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE ml_round AS
-        SELECT p.node, coalesce(r.label, p.node) AS label
-        FROM ml_pending p LEFT JOIN ml_round r USING (node)
-        """
-    )
+    if not all_pending:
+        # Pending records with no edge at this level are clusters of their own.
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE ml_round AS
+            SELECT p.node, coalesce(r.label, p.node) AS label
+            FROM ml_pending p LEFT JOIN ml_round r USING (node)
+            """
+        )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE ml_round_sizes AS SELECT label, count(*) AS size FROM ml_round GROUP BY label"
     )
     oversize = con.execute(f"SELECT count(*) FROM ml_round_sizes WHERE size > {max_size}").fetchall()[0][0]
-    keep = "true" if finalize_all else f"s.size <= {max_size}"
-    con.execute(
-        f"INSERT INTO ml_clusters SELECT r.node, r.label FROM ml_round r JOIN ml_round_sizes s USING (label) WHERE {keep}"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE ml_pending AS SELECT r.node FROM ml_round r JOIN ml_round_sizes s USING (label) "
-        f"WHERE NOT ({keep})"
-    )
+    if finalize_all or oversize == 0:
+        con.execute("INSERT INTO ml_clusters SELECT node, label FROM ml_round")
+        con.execute("CREATE OR REPLACE TEMP TABLE ml_pending (node BIGINT)")
+    else:
+        # The oversize clusters are few: keep their labels aside and split ml_round by them.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE ml_oversize AS SELECT label FROM ml_round_sizes WHERE size > {max_size}"
+        )
+        con.execute(
+            "INSERT INTO ml_clusters SELECT r.node, r.label FROM ml_round r ANTI JOIN ml_oversize o USING (label)"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE ml_pending AS SELECT r.node FROM ml_round r SEMI JOIN ml_oversize o USING (label)"
+        )
+        con.execute("DROP TABLE ml_oversize")
+    for table in ("ml_round", "ml_round_sizes"):
+        con.execute(f"DROP TABLE {table}")
     return int(oversize)
 
 
 def assign_ml_clusters(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``er_assign`` (rid, cluster, ConfidenceLevel) for every record."""
+    # One pass over the links: each link inside a cluster counts for both of its records.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE er_assign AS
         WITH inside AS (
             SELECT node, max(p) AS confidence FROM (
-                SELECT e.a AS node, e.p FROM ml_edges e
-                JOIN ml_clusters ca ON ca.node = e.a JOIN ml_clusters cb ON cb.node = e.b
-                WHERE ca.label = cb.label
-                UNION ALL
-                SELECT e.b, e.p FROM ml_edges e
+                SELECT unnest([e.a, e.b]) AS node, e.p FROM ml_edges e
                 JOIN ml_clusters ca ON ca.node = e.a JOIN ml_clusters cb ON cb.node = e.b
                 WHERE ca.label = cb.label
             ) GROUP BY node
@@ -850,7 +942,8 @@ def match_probabilistically(
     timings["features"] = time.perf_counter() - started
     predictions, trained = train_and_predict(con, model, options, timings)
     started = time.perf_counter()
-    figures = cluster_without_chaining(con, predictions, options, features)
+    scored = int(con.execute(f"SELECT count(*) FROM {predictions}").fetchall()[0][0])
+    figures = cluster_without_chaining(con, predictions, options, features, drop_splink_tables=True)
     assign_ml_clusters(con)
     timings["cluster"] = time.perf_counter() - started
     figures.update(
@@ -859,7 +952,7 @@ def match_probabilistically(
             "blocking_rules": [rule_name(rule) for rule in model.blocking_rules],
             "training_rules": [rule_name(rule) for rule in model.training_rules],
             "dropped_blocking_rules": model.dropped_rules,
-            "predictions": int(con.execute(f"SELECT count(*) FROM {predictions}").fetchall()[0][0]),
+            "predictions": scored,
             "prior_match_probability": trained["probability_two_random_records_match"],
             "match_weights": match_weights(trained),
         }
