@@ -57,6 +57,12 @@ def project_pools() -> dict[str, Any]:
 
 def run_dag(dag_id: str, run_date: date, conf: dict[str, Any] | None = None) -> str:
     """Run one DAG for ``run_date`` with ``dag.test()`` and return the run's final state."""
+    return run_dags([dag_id], run_date, conf)[dag_id]
+
+
+def run_dags(dag_ids: list[str], run_date: date, conf: dict[str, Any] | None = None) -> dict[str, str]:
+    """Run DAGs one after another for ``run_date``, stopping at the first that does not succeed (the
+    next ones would read what it failed to write). Returns the final state of each DAG that ran."""
     airflow_env.apply()
     if not airflow_env.database_ready():
         migrate_database()
@@ -65,9 +71,18 @@ def run_dag(dag_id: str, run_date: date, conf: dict[str, Any] | None = None) -> 
     bag = DagBag(dag_folder=airflow_env.defaults()["AIRFLOW__CORE__DAGS_FOLDER"])
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-    dag = bag.get_dag(dag_id)
-    if dag is None:
-        raise KeyError(f"no DAG {dag_id!r}; DAGs here: {', '.join(sorted(bag.dag_ids))}")
+    unknown = [dag_id for dag_id in dag_ids if bag.get_dag(dag_id) is None]
+    if unknown:
+        raise KeyError(f"no DAG {', '.join(map(repr, unknown))}; DAGs here: {', '.join(sorted(bag.dag_ids))}")
+    states: dict[str, str] = {}
+    for dag_id in dag_ids:
+        states[dag_id] = _test_run(bag.get_dag(dag_id), run_date, conf)
+        if states[dag_id] != "success":
+            break
+    return states
+
+
+def _test_run(dag: Any, run_date: date, conf: dict[str, Any] | None) -> str:
     logical_date = datetime.combine(run_date, time(), tzinfo=UTC)
     # dag.test() in Airflow 3.3.2 fails at the end of a run of a DAG with a DeadlineAlert: it looks the
     # alerts up by the DAG object's DeadlineAlert instances where the scheduler uses their stored ids

@@ -73,7 +73,7 @@ def generate(people: int, days: int, seed: int, as_of: datetime | None, out: Pat
 
 
 @main.command()
-@click.argument("dag_id")
+@click.argument("dag_ids", nargs=-1, required=True, metavar="DAG_ID...")
 @click.option(
     "--date",
     "run_date",
@@ -82,17 +82,19 @@ def generate(people: int, days: int, seed: int, as_of: datetime | None, out: Pat
     help="Logical date of the run (default: today, UTC).",
 )
 @click.option("--conf", default=None, help='Run configuration as JSON, e.g. \'{"sources": "orders"}\'.')
-def run(dag_id: str, run_date: datetime | None, conf: str | None) -> None:
-    """Run one DAG through Airflow on this machine (dag.test) and exit non-zero unless it succeeds."""
-    from adplan.airflow_run import run_dag
+def run(dag_ids: tuple[str, ...], run_date: datetime | None, conf: str | None) -> None:
+    """Run DAGs through Airflow on this machine (dag.test), in the order given, and exit non-zero unless
+    all succeed. The first that fails stops the rest."""
+    from adplan.airflow_run import run_dags
 
     try:
         conf_dict = json.loads(conf) if conf else None
     except json.JSONDecodeError as error:
         raise click.BadParameter(f"--conf is not JSON: {error}") from error
-    state = run_dag(dag_id, run_date.date() if run_date else _today(), conf_dict)
-    click.echo(f"{dag_id}: {state}")
-    if state != "success":
+    states = run_dags(list(dag_ids), run_date.date() if run_date else _today(), conf_dict)
+    for dag_id in dag_ids:
+        click.echo(f"{dag_id}: {states.get(dag_id, 'not run')}")
+    if any(states.get(dag_id) != "success" for dag_id in dag_ids):
         sys.exit(1)
 
 

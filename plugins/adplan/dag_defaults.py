@@ -14,7 +14,7 @@ from adplan.settings import get_settings
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "adplan-data",
-    "retries": 2,
+    "retries": get_settings().task_retries,
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=15),

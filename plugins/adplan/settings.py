@@ -23,6 +23,8 @@ class Settings:
     timezone: str = "UTC"
     # The nightly run (02:00) must be done within this many minutes of being queued, or ops are alerted.
     nightly_deadline_minutes: int = 240
+    # Retries of a failed task (with exponential backoff from one minute, at most 15).
+    task_retries: int = 2
     # aws target
     aws_conn_id: str = "aws_default"
     # The Airflow pool bounding concurrent AWS jobs (include/airflow/pools.json).
