@@ -28,8 +28,9 @@ Runs when a new identity graph and publisher audience are published, and on the 
    template; on `local` the same analysis runs on the local engine.
 
 Results: `cleanrooms/results/dt=<ds>/<analysis>/` as the service writes them, and (local)
-`cleanroom_results_<analysis>`. **segment_enrichment** describes each advertiser segment by the
-publisher's interests through the LIST rule, never pulling publisher rows out.
+`cleanroom_results_<analysis>`. **segment_enrichment** then describes each advertiser segment by the
+publisher's interests from the `enrichment` query's result (the LIST rule's rows, read where the query
+reported it wrote them), never pulling publisher rows out.
 
 Params: `lookback_days` (conversion window), `campaign_id` (one campaign, or all), `segments`
 (advertiser segments for overlap and enrichment, or all).
@@ -65,12 +66,15 @@ def clean_room_collaboration():
         )
         for name in ANALYSES
     ]
-    enrichment = b.job(
+    # Summarizes the rows the `enrichment` analysis's protected query wrote (the list rule's output).
+    segment_enrichment = b.job(
         "segment_enrichment",
         "audiences.enrich_segments",
+        params={"result_location": "{{ ti.xcom_pull(task_ids='enrichment', key='result_location') }}"},
         outlets=[table_asset("analytics", "segment_enrichment")],
     )
-    prepare >> [*analyses, enrichment]
+    prepare >> analyses
+    analyses[list(ANALYSES).index("enrichment")] >> segment_enrichment
 
 
 clean_room_collaboration()

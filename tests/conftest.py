@@ -21,6 +21,12 @@ airflow_env.apply()
 import pytest  # noqa: E402
 
 
+def pytest_collection_modifyitems(config, items):
+    """Modules marked slow (whole DAG runs, minutes each) first: with two workers, a long module that
+    starts last would leave one worker idle until it ends. The order within a module is kept."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def adplan_home() -> Path:
     return _HOME

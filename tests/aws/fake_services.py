@@ -7,14 +7,14 @@ instead, on the services' own wire protocols. Botocore sends a service here when
 going to moto through ``AWS_ENDPOINT_URL``.
 
 - Entity Resolution: StartMatchingJob, GetMatchingJob, GetMatchingWorkflow.
-- Clean Rooms: ListAnalysisTemplates, StartProtectedQuery, GetProtectedQuery, UpdateProtectedQuery.
+- Clean Rooms: ListAnalysisTemplates, StartProtectedQuery, GetProtectedQuery.
 - QuickSight: CreateIngestion, DescribeIngestion (moto has only the first).
 - Step Functions: StartExecution, DescribeExecution of the creative machine. Moto runs ASL but not its
   ``bedrock:invokeModel`` task, so the execution's output is what the machine returns with the local
   generator as the model (``adplan.creative.rounds.local_execution_output``), the local target's stand-in.
 
-A job or query ends the way the test scripts it (``matching_failures``, ``query_failures``); by default it
-succeeds at its first status check. Every request is recorded in ``calls`` as (service, operation, body).
+Every job, query, ingestion and execution succeeds at its first status check (their failures are tested
+beside the operators, with Stubber). Every request is recorded in ``calls`` as (service, operation, body).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ ROUTES = [
     ("GET", r"/memberships/(?P<membership>[^/]+)/analysistemplates", "cleanrooms", "ListAnalysisTemplates"),
     ("POST", r"/memberships/(?P<membership>[^/]+)/protectedQueries", "cleanrooms", "StartProtectedQuery"),
     ("GET", r"/memberships/(?P<membership>[^/]+)/protectedQueries/(?P<query>[^/]+)", "cleanrooms", "GetProtectedQuery"),
-    ("PATCH", r"/memberships/(?P<membership>[^/]+)/protectedQueries/(?P<query>[^/]+)", "cleanrooms", "UpdateProtectedQuery"),
     ("PUT", r"/accounts/(?P<account>\d+)/data-sets/(?P<dataset>[^/]+)/ingestions/(?P<ingestion>[^/]+)", "quicksight", "CreateIngestion"),
     ("GET", r"/accounts/(?P<account>\d+)/data-sets/(?P<dataset>[^/]+)/ingestions/(?P<ingestion>[^/]+)", "quicksight", "DescribeIngestion"),
 ]  # fmt: skip
@@ -64,10 +63,6 @@ class FakeServices:
     def __init__(self, *, analysis_templates: list[str]) -> None:
         self.analysis_templates = list(analysis_templates)
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
-        # workflow name -> errorDetails.errorMessage of a job that ends FAILED
-        self.matching_failures: dict[str, str] = {}
-        # substring of the query text or template ARN -> (error code, message) of a query that ends FAILED
-        self.query_failures: dict[str, tuple[str, str]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.queries: dict[str, dict[str, Any]] = {}
         self.ingestions: dict[str, dict[str, Any]] = {}
@@ -103,7 +98,7 @@ class FakeServices:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_PATCH = _answer  # noqa: N815 (http.server's names)
+            do_GET = do_POST = do_PUT = _answer  # noqa: N815 (http.server's names)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -144,14 +139,14 @@ class FakeServices:
 
     def _entityresolution_start_matching_job(self, args, body):
         job_id = uuid.uuid4().hex
-        failure = self.matching_failures.get(args["workflow"])
-        job = {"jobId": job_id, "status": "FAILED" if failure else "SUCCEEDED", "startTime": _now()}
-        job["endTime"] = _now()
-        if failure:
-            job["errorDetails"] = {"errorMessage": failure}
-        else:
-            job["metrics"] = {"inputRecords": 0, "totalRecordsProcessed": 0, "recordsNotProcessed": 0}
-        self.jobs[job_id] = {**job, "workflow": args["workflow"]}
+        self.jobs[job_id] = {
+            "jobId": job_id,
+            "status": "SUCCEEDED",
+            "startTime": _now(),
+            "endTime": _now(),
+            "metrics": {"inputRecords": 0, "totalRecordsProcessed": 0, "recordsNotProcessed": 0},
+            "workflow": args["workflow"],
+        }
         return 200, {"jobId": job_id}
 
     def _entityresolution_get_matching_job(self, args, body):
@@ -200,24 +195,19 @@ class FakeServices:
 
     def _cleanrooms_start_protected_query(self, args, body):
         query_id = str(uuid.uuid4())
-        sql = body.get("sqlParameters") or {}
-        text = sql.get("queryString") or sql.get("analysisTemplateArn") or ""
-        failure = next((error for key, error in self.query_failures.items() if key in text), None)
         s3 = body["resultConfiguration"]["outputConfiguration"]["s3"]
         query = {
             "id": query_id,
             "membershipId": args["membership"],
             "membershipArn": f"arn:aws:cleanrooms:{REGION}:{ACCOUNT}:membership/{args['membership']}",
             "createTime": _now(),
-            "sqlParameters": sql,
-            "status": "FAILED" if failure else "SUCCESS",
+            "sqlParameters": body.get("sqlParameters") or {},
+            "status": "SUCCESS",
             "resultConfiguration": body["resultConfiguration"],
+            "result": {
+                "output": {"s3": {"location": f"s3://{s3['bucket']}/{s3.get('keyPrefix', '')}{query_id}"}}
+            },
         }
-        if failure:
-            query["error"] = {"code": failure[0], "message": failure[1]}
-        else:
-            prefix = s3.get("keyPrefix", "")
-            query["result"] = {"output": {"s3": {"location": f"s3://{s3['bucket']}/{prefix}{query_id}"}}}
         self.queries[query_id] = query
         return 200, {"protectedQuery": query}
 
@@ -225,12 +215,6 @@ class FakeServices:
         query = self.queries.get(args["query"])
         if query is None:
             raise ServiceError(404, "ResourceNotFoundException", f"no protected query {args['query']}")
-        return 200, {"protectedQuery": query}
-
-    def _cleanrooms_update_protected_query(self, args, body):
-        query = self.queries[args["query"]]
-        if body.get("targetStatus") == "CANCELLED" and query["status"] not in ("SUCCESS", "FAILED"):
-            query["status"] = "CANCELLED"
         return 200, {"protectedQuery": query}
 
     # --- QuickSight -----------------------------------------------------------------------------------

@@ -188,6 +188,12 @@ def stack(tmp_path_factory):
     try:
         yield aws
     finally:
+        # Moto's state manager is global to this process: later in-process moto tests expect its default.
+        requests.post(
+            f"{endpoint}/moto-api/state-manager/unset-transition",
+            json={"model_name": "glue::crawl"},
+            timeout=10,
+        ).raise_for_status()
         fake.stop()
         server.stop()
 
@@ -422,23 +428,12 @@ def test_personalization_on_aws_answers_rounds_in_step_functions_and_publishes_c
 # --- failures -------------------------------------------------------------------------------------------
 
 
-def test_identity_resolution_on_aws_fails_with_the_services_error_and_publishes_no_graph(stack, night):
-    """A matching job that ends FAILED, then a graph whose check fails: neither run publishes the graph."""
-    stack.fake.matching_failures["adplan-identity-rules"] = "Input table curated_crm_customers is empty"
-    stack.queue_athena_results([], [])  # ad_devices and ad_cookies run before the match
-    try:
-        result = stack.run("identity_resolution", date="2026-11-27")
-    finally:
-        stack.fake.matching_failures.clear()
-    assert result.returncode != 0
-    assert "Input table curated_crm_customers is empty" in result.stdout + result.stderr
-    assert "identity_resolution: failed" in result.stdout
-    assert not any("identity_graph" in q and "2026-11-27" in q for q in stack.athena_queries())
-
-    # A graph with nulls: the column check fails on Athena's answer, the table check never runs.
+def test_identity_graph_with_nulls_on_aws_fails_its_check_and_is_not_published(stack, night):
+    """The column check fails on Athena's answer: the run fails, the table check (which publishes the
+    graph's Asset) never runs. (A matching job that ends FAILED is tested beside its operator.)"""
     stack.queue_athena_results([], [], [], [("person_id", "null_check", 3), ("record_id", "null_check", 0)])
-    result = stack.run("identity_resolution", date="2026-11-26")
+    result = stack.run("identity_resolution", date="2026-11-27")
     assert result.returncode != 0
     assert "identity_resolution: failed" in result.stdout
     assert "Test failed" in result.stdout and "('person_id', 'null_check', 3)" in result.stdout
-    assert not any("check_name" in q and "2026-11-26" in q for q in stack.athena_queries())
+    assert not any("check_name" in q and "2026-11-27" in q for q in stack.athena_queries())

@@ -302,8 +302,20 @@ def audience_runs(moto_endpoint, tmp_path_factory):
                 "model": json.loads(model["Body"].read()),
             }
         )
-    with pytest.raises(ValueError, match="needs a run_query"):
+    with pytest.raises(ValueError, match="needs the result_location"):
         audience_jobs.enrich_segments(DS, lake=S3_ROOT)
+    # The clean-room DAG's way on aws: the `enrichment` protected query wrote the same rows below the
+    # location it reported (Clean Rooms adds its own folders), and the job summarizes them from there.
+    location = f"{S3_ROOT}/cleanrooms/results/dt={DS}/enrichment/query-1"
+    buffer = io.BytesIO()
+    enrichment_rows.to_parquet(buffer)
+    s3_client().put_object(
+        Bucket=BUCKET, Key=f"{location[len(S3_ROOT) + 1 :]}/result/part-0.parquet", Body=buffer.getvalue()
+    )
+    from_result = audience_jobs.enrich_segments(DS, lake=S3_ROOT, result_location=location)
+    from_result_table = read_parquet_s3(s3_client(), f"analytics/segment_enrichment/dt={DS}/data.parquet")
+    with pytest.raises(FileNotFoundError, match="no PARQUET result of the enrichment query"):
+        audience_jobs.enrich_segments(DS, lake=S3_ROOT, result_location=f"{S3_ROOT}/cleanrooms/results/none")
     # Read back through the warehouse over S3, as a later task would.
     warehouse = Warehouse.at(S3_ROOT)
     assert warehouse.catalog_path is None
@@ -332,6 +344,7 @@ def audience_runs(moto_endpoint, tmp_path_factory):
             ),
         },
         "s3": runs,
+        "from_result": (from_result, from_result_table),
         "raw": raw,
         "views": views,
         "members_by_view": members_by_view,
@@ -391,6 +404,14 @@ def test_exports_on_s3_hold_only_hashes_and_reconcile(audience_runs):
         assert rows == manifest["total_rows"] == counts["exported"]
     table = first["tables"]["activation_exports"]
     assert sorted(table["path"]) == sorted(key.rsplit("/", 1)[0] for key in manifests)
+
+
+def test_enrichment_from_the_protected_querys_result_on_s3_equals_the_direct_query(audience_runs):
+    summary, table = audience_runs["from_result"]
+    assert summary == audience_runs["s3"][-1]["summary"]["enrichment"]
+    pd.testing.assert_frame_equal(
+        normalized(table), normalized(audience_runs["s3"][-1]["tables"]["segment_enrichment"])
+    )
 
 
 def test_audience_rerun_on_s3_replaces(audience_runs):

@@ -163,23 +163,31 @@ def enrich_segments(
     min_customers: int = enrichment.DEFAULT_MIN_CUSTOMERS,
     threads: int | None = None,
     lake: str | None = None,
+    result_location: str | None = None,
 ) -> dict[str, Any]:
     """Publisher interest enrichment of segments through the clean room -> table ``segment_enrichment``.
 
-    Without ``run_query`` the local clean-room engine (``adplan.cleanroom``) runs the list query on the
-    warehouse, which must hold the configured tables' data (cr_advertiser_customers, cr_publisher_audience);
-    it keeps its privacy-budget state and query results in the local lake's cleanrooms zone, so on an S3
-    lake a ``run_query`` (over AWS Clean Rooms) is required.
+    ``result_location`` is where a protected query of the enrichment list query wrote its PARQUET result
+    (the clean-room DAG's ``enrichment`` analysis, by AWS Clean Rooms or the local engine): the summary is
+    made from those rows. Without it, ``run_query`` runs the list query, or else the local clean-room engine
+    (``adplan.cleanroom``) runs it on the warehouse, which must hold the configured tables' data
+    (cr_advertiser_customers, cr_publisher_audience); that engine keeps its privacy-budget state and results
+    in the local lake's cleanrooms zone, so on an S3 lake one of the other two is required.
     """
     warehouse = Warehouse.at(lake)
     store = warehouse.lake
     wanted = parse_selection(segments)
-    if run_query is not None:
+    if result_location not in (None, "", "None"):
+        rows = _list_result(warehouse, result_location, threads)
+        if wanted:
+            rows = rows[rows["segment"].isin(wanted)]
+        summary = enrichment.enrich_segments(lambda sql: rows, wanted, min_customers=min_customers)
+    elif run_query is not None:
         summary = enrichment.enrich_segments(run_query, wanted, min_customers=min_customers)
     elif not isinstance(store, Lake):
         raise ValueError(
-            f"enrich_segments on {store.root} needs a run_query over AWS Clean Rooms: the local clean-room "
-            "engine keeps its state in a local lake"
+            f"enrich_segments on {store.root} needs the result_location of the enrichment protected query "
+            "(or a run_query over AWS Clean Rooms): the local clean-room engine keeps its state in a local lake"
         )
     else:
         from adplan.cleanroom import CleanRoom, load_collaboration
@@ -202,6 +210,21 @@ def enrich_segments(
         "rows": len(summary),
         "segments": sorted(summary["segment_id"].unique().tolist()),
     }
+
+
+def _list_result(warehouse: Warehouse, location: str, threads: int | None) -> pd.DataFrame:
+    """The rows of a protected query's PARQUET result: one file, or every file below a folder (the
+    service writes its result below the location it reports)."""
+    pattern = location if location.endswith(".parquet") else location.rstrip("/") + "/**/*.parquet"
+    con = warehouse.connect(threads)
+    try:
+        return con.execute("SELECT * FROM read_parquet(?)", [pattern]).df()
+    except duckdb.IOException as error:
+        raise FileNotFoundError(
+            f"no PARQUET result of the enrichment query at {location}: {error}"
+        ) from error
+    finally:
+        con.close()
 
 
 def export_activation(

@@ -160,7 +160,10 @@ class LocalBuilders:
             }
             from adplan.run_date import run_date
 
-            return run("cleanroom.protected_query", run_date(context), job_params)
+            summary = run("cleanroom.protected_query", run_date(context), job_params)
+            # Where the result is, under the key the aws operator pushes it (CleanRoomsStartProtectedQueryOperator).
+            context["ti"].xcom_push(key="result_location", value=summary["location"])
+            return summary
 
         return run_protected_query(parameters=dict(spec.parameters))
 
