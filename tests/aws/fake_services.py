@@ -118,7 +118,7 @@ class FakeServices:
         return [body for svc, op, body in self.calls if (svc, op) == (service, operation)]
 
     def dispatch(self, method: str, path: str, target: str | None, body: dict[str, Any]) -> tuple[int, Any]:
-        if target:
+        if target and target.startswith("AWSStepFunctions."):
             service, operation, args = "sfn", target.split(".", 1)[1], {}
         else:
             for route_method, pattern, route_service, route_operation in ROUTES:
