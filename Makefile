@@ -52,9 +52,10 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
 
 # A module's tests stay on one worker (--dist loadscope): its module-scoped fixtures (a generated world,
-# a night of DAG runs) are built once, not once per worker.
+# a night of DAG runs) are built once, not once per worker. Modules start in the order tests/conftest.py
+# gives them (longest first), not xdist's order by number of tests.
 test: lint $(AIRFLOW_DB) browser
-	$(BIN)/pytest -n 2 --dist loadscope $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The scheduler path alone: airflow standalone, the REST API, Asset-triggered runs (also in `make test`).
 e2e: $(AIRFLOW_DB)

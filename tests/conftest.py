@@ -22,9 +22,15 @@ import pytest  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
-    """Modules marked slow (whole DAG runs, minutes each) first: with two workers, a long module that
-    starts last would leave one worker idle until it ends. The order within a module is kept."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Modules marked slow (whole DAG runs) first, the longest (``slow(minutes=...)``) first: with two
+    workers, a long module that starts last leaves the other worker idle until it ends. `make test`
+    keeps this order (``--no-loadscope-reorder``); the order within a module is kept."""
+
+    def minutes(item) -> float:
+        marker = item.get_closest_marker("slow")
+        return marker.kwargs.get("minutes", 1) if marker is not None else 0
+
+    items.sort(key=lambda item: -minutes(item))
 
 
 @pytest.fixture(scope="session")

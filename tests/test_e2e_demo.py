@@ -14,7 +14,7 @@ import pytest
 from adplan.airflow_run import PIPELINE
 from adplan.settings import PROJECT_DIR
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=3)
 
 DS = "2026-11-28"
 

@@ -28,7 +28,7 @@ from adplan.airflow_run import PIPELINE
 from adplan.lake import Lake
 from adplan.settings import PROJECT_DIR, get_settings
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=5)
 
 NIGHTLY = "ingest_and_hygiene"
 DAG_IDS = [dag_id for dag_id in PIPELINE if (PROJECT_DIR / "dags" / f"{dag_id}.py").exists()]

@@ -37,7 +37,7 @@ from adplan.assets import LANDING_SOURCES
 from adplan.cleanroom.analyses import ANALYSES
 from adplan.sqlfiles import render
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=5)
 
 DS = "2026-11-28"
 BUCKET = "adplan-lake"
