@@ -216,10 +216,7 @@ def _hash_keys(con: duckdb.DuckDBPyConnection, columns: list[str], hashed: list[
     the smallest unique_id of the records with that value (equal keys exactly when equal hashes)."""
     joins = []
     for i, column in enumerate(hashed):
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE ml_hash_{i} AS SELECT {quote(column)} AS value, "
-            f"min(unique_id) AS key FROM ml_features WHERE {quote(column)} IS NOT NULL GROUP BY ALL"
-        )
+        _key_table(con, f"ml_hash_{i}", "ml_features", column)
         joins.append(f"LEFT JOIN ml_hash_{i} h{i} ON h{i}.value = f.{quote(column)}")
     selects = [f"h{hashed.index(c)}.key AS {quote(c)}" if c in hashed else f"f.{quote(c)}" for c in columns]
     con.execute(
@@ -227,6 +224,15 @@ def _hash_keys(con: duckdb.DuckDBPyConnection, columns: list[str], hashed: list[
     )
     for i in range(len(hashed)):
         con.execute(f"DROP TABLE ml_hash_{i}")
+
+
+def _key_table(con: duckdb.DuckDBPyConnection, name: str, source: str, column: str) -> None:
+    """``name`` (value, key): each value of ``column`` in ``source`` with the smallest unique_id that
+    has it, so two records' keys are equal exactly when their values are."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {quote(column)} AS value, "
+        f"min(unique_id) AS key FROM {source} WHERE {quote(column)} IS NOT NULL GROUP BY ALL"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,8 +522,7 @@ def count_comparisons(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) 
     if columns == SWAPPED_NAMES:
         return int(
             con.execute(
-                "SELECT count(*) FROM ml_input l JOIN ml_input r "
-                "ON l.first_name = r.last_name AND l.last_name = r.first_name AND l.unique_id < r.unique_id"
+                f"SELECT count(*) FROM ml_input l JOIN ml_input r ON {SWAPPED_NAMES_SQL} AND l.unique_id < r.unique_id"
             ).fetchall()[0][0]
         )
     not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
@@ -741,10 +746,7 @@ def _identifier_keys(con: duckdb.DuckDBPyConnection, identifiers: list[str]) -> 
         if types.get(column) in ("BIGINT", "INTEGER", "UBIGINT", "HUGEINT"):
             keys.append(f"i.{quote(column)} AS key_{i}")
             continue
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE ml_key_{i} AS SELECT {quote(column)} AS value, "
-            f"min(unique_id) AS key FROM ml_input WHERE {quote(column)} IS NOT NULL GROUP BY ALL"
-        )
+        _key_table(con, f"ml_key_{i}", "ml_input", column)
         keys.append(f"k{i}.key AS key_{i}")
         joins.append(f"LEFT JOIN ml_key_{i} k{i} ON k{i}.value = i.{quote(column)}")
     present = " OR ".join(f"i.{quote(c)} IS NOT NULL" for c in identifiers)
