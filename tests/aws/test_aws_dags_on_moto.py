@@ -32,6 +32,7 @@ import pytest
 import requests
 import sqlglot
 from fake_services import FakeServices
+from moto_local import CREDENTIALS, moto_server
 
 from adplan.assets import LANDING_SOURCES
 from adplan.cleanroom.analyses import ANALYSES
@@ -45,12 +46,6 @@ BIN = Path(sys.executable).parent
 ACCOUNT = "123456789012"
 MEMBERSHIP = "6f0c1f4e-2a55-4d61-9c3e-6c7b1b2a9d10"  # a membership id is a UUID
 STATE_MACHINE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:adplan-creative-generation"
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 
 
 class Stack:
@@ -123,12 +118,12 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from moto.server import ThreadedMotoServer
+    """Moto's server (this process points at it too) and the stand-in, with the resources the DAGs use."""
+    with moto_server() as endpoint:
+        yield from _stack(endpoint, tmp_path_factory)
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+
+def _stack(endpoint: str, tmp_path_factory):
     fake = FakeServices(analysis_templates=[a.template for a in ANALYSES.values() if a.template])
     fake_endpoint = fake.start()
     # Crawls finish at their first status check instead of never.
@@ -195,7 +190,6 @@ def stack(tmp_path_factory):
             timeout=10,
         ).raise_for_status()
         fake.stop()
-        server.stop()
 
 
 def failure_lines(result: subprocess.CompletedProcess) -> str:
@@ -244,19 +238,13 @@ def segments_on_s3(stack):
     from adplan.audiences import synthetic
     from adplan.lake import S3Lake
 
-    patch = pytest.MonkeyPatch()
-    for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": stack.endpoint}.items():
-        patch.setenv(name, value)
-    try:
-        con = duckdb.connect(":memory:")
-        synthetic.build_world(con, 600, DS, seed=4)
-        synthetic.write_world(con, S3Lake(f"s3://{BUCKET}"), DS)
-        con.close()
-        audience_jobs.build_profiles(DS, lake=f"s3://{BUCKET}")
-        audience_jobs.build_segments(DS, lake=f"s3://{BUCKET}")
-        yield stack.read_parquet(f"analytics/segments/dt={DS}/data.parquet")
-    finally:
-        patch.undo()
+    con = duckdb.connect(":memory:")
+    synthetic.build_world(con, 600, DS, seed=4)
+    synthetic.write_world(con, S3Lake(f"s3://{BUCKET}"), DS)
+    con.close()
+    audience_jobs.build_profiles(DS, lake=f"s3://{BUCKET}")
+    audience_jobs.build_segments(DS, lake=f"s3://{BUCKET}")
+    return stack.read_parquet(f"analytics/segments/dt={DS}/data.parquet")
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import io
 
 import pandas as pd
 import pytest
+from moto_local import moto_server
 
 from adplan import jobs
 from adplan.lake import Lake, S3Lake
@@ -23,52 +24,40 @@ SOURCES = ("crm_customers", "orders")
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from moto.server import ThreadedMotoServer
-
     from adplan.s3files import s3_client
     from adplan.world import generate
 
     patch = pytest.MonkeyPatch()
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
-        patch.delenv(name, raising=False)
-    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     home = tmp_path_factory.mktemp("s3-hygiene-home")
     patch.setenv("ADPLAN_HOME", str(home))
     get_settings.cache_clear()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
     try:
-        host, port = server.get_host_and_port()
-        patch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-        client = s3_client("us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        generate(home, people=300, days=3, seed=2, as_of=dt.date.fromisoformat(DS))
-        local = Lake.from_settings()
-        s3 = S3Lake(f"s3://{BUCKET}")
-        for source in SOURCES:
-            for path in sorted(local.landing_dir(source, DS).iterdir()):
-                s3.write_bytes(local.relative(str(path)), path.read_bytes())
-        results = {}
-        for lake in (str(local.root), s3.root):
+        with moto_server():
+            client = s3_client("us-east-1")
+            client.create_bucket(Bucket=BUCKET)
+            generate(home, people=300, days=3, seed=2, as_of=dt.date.fromisoformat(DS))
+            local = Lake.from_settings()
+            s3 = S3Lake(f"s3://{BUCKET}")
             for source in SOURCES:
-                results[lake, source] = {
-                    step: jobs.run(f"hygiene.{step}", DS, {"source": source, "lake": lake})
-                    for step in ("ingest", "curate")
-                }
-        tables = {}
-        for source in SOURCES:
-            table = f"curated_{source}"
-            key = f"curated/{table}/dt={DS}/data.parquet"
-            tables[source] = (
-                pd.read_parquet(local.partition_file("curated", table, DS)),
-                pd.read_parquet(io.BytesIO(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())),
-            )
-        yield {"local": str(local.root), "s3": s3.root, "results": results, "tables": tables}
+                for path in sorted(local.landing_dir(source, DS).iterdir()):
+                    s3.write_bytes(local.relative(str(path)), path.read_bytes())
+            results = {}
+            for lake in (str(local.root), s3.root):
+                for source in SOURCES:
+                    results[lake, source] = {
+                        step: jobs.run(f"hygiene.{step}", DS, {"source": source, "lake": lake})
+                        for step in ("ingest", "curate")
+                    }
+            tables = {}
+            for source in SOURCES:
+                table = f"curated_{source}"
+                key = f"curated/{table}/dt={DS}/data.parquet"
+                tables[source] = (
+                    pd.read_parquet(local.partition_file("curated", table, DS)),
+                    pd.read_parquet(io.BytesIO(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())),
+                )
+            yield {"local": str(local.root), "s3": s3.root, "results": results, "tables": tables}
     finally:
-        server.stop()
         patch.undo()
         get_settings.cache_clear()
 

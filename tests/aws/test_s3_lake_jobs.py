@@ -19,6 +19,7 @@ import re
 import duckdb
 import pandas as pd
 import pytest
+from moto_local import moto_server
 
 from adplan import jobs
 from adplan.audiences import jobs as audience_jobs
@@ -68,26 +69,9 @@ EXPORT_DESTINATIONS = "meta_custom_audience,google_customer_match"
 
 @pytest.fixture(scope="module")
 def moto_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    patch = pytest.MonkeyPatch()
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
-        patch.delenv(name, raising=False)
-    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    patch.setenv("AWS_ENDPOINT_URL", endpoint)
-    try:
+    with moto_server() as endpoint:
         s3_client().create_bucket(Bucket=BUCKET)
         yield endpoint
-    finally:
-        server.stop()
-        patch.undo()
 
 
 def s3_client():
