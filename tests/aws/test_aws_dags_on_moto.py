@@ -264,10 +264,11 @@ def night(stack, segments_on_s3):
     result = stack.run(*NIGHT)
     assert result.returncode == 0, failure_lines(result)
     queries = stack.athena_queries()
+    runs = stack.job_runs()
     return {
         "result": result,
-        "glue": {run["Arguments"]["--job"]: run["Arguments"] for run in stack.job_runs()},
-        "glue_runs": stack.job_runs(),
+        "glue": {run["Arguments"]["--job"]: run["Arguments"] for run in runs},
+        "glue_runs": runs,
         "athena": queries[: len(queries) - queries_before],
     }
 
